@@ -1,0 +1,30 @@
+"""Fixtures for the unit tests: an isolated environment with no data sources."""
+
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture
+def no_sources(tmp_path, monkeypatch):
+    """No data dir, an empty Keras cache, and downloads switched off."""
+    monkeypatch.delenv("AUGKIT_DATA_DIR", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    monkeypatch.setenv("AUGKIT_OFFLINE", "1")
+    return tmp_path
+
+
+@pytest.fixture
+def shared_data():
+    """The real datasets beside the project (CI points AUGKIT_DATA_DIR there)."""
+    import os
+
+    env = os.environ.get("AUGKIT_DATA_DIR")
+    if env:  # CI sets it: then the real data must be there, a skip would hide a failure
+        assert (Path(env) / "mnist.npz").is_file(), f"AUGKIT_DATA_DIR={env} has no mnist.npz"
+        return Path(env)
+    if not (SHARED_DATA / "mnist.npz").is_file():
+        pytest.skip(f"real data not found in {SHARED_DATA}")
+    return SHARED_DATA

