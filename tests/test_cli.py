@@ -19,7 +19,8 @@ def test_info_lists_real_datasets(shared_data, capsys, monkeypatch):
     assert "tensorflow 2." in out and "keras 3." in out and "CPU core" in out
 
 
-def test_info_offline_shows_fallback_and_missing(no_sources, capsys):
+def test_info_offline_shows_fallback_and_missing(no_sources, capsys, monkeypatch):
+    monkeypatch.delenv("AUGKIT_QUICK", raising=False)
     assert cli.main(["info"]) == 0
     out = capsys.readouterr().out
     assert "quick mode: off" in out
