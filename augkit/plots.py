@@ -87,3 +87,54 @@ def class_balance(splits: dict, class_names, title: str | None = None):
         ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def errorbar_lines(summary: dict, x_index: int = 1, xlabel: str = "strength",
+                   line_name: str = "n per class", ylabel: str = "test accuracy", title=None,
+                   ax=None):
+    """Lines with ±1 std error bars from :func:`augkit.classify.summarize` output.
+
+    ``summary`` maps 2-tuples of keys to ``(mean, std, count)``; key ``x_index`` goes on
+    the x axis and the other key picks the line.
+    """
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+    lines: dict = {}
+    for key, (mean, std, count) in summary.items():
+        lines.setdefault(key[1 - x_index], []).append((key[x_index], mean, std, count))
+    for name, pts in sorted(lines.items()):
+        pts.sort()
+        xs, means, stds, counts = zip(*pts, strict=True)
+        ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3,
+                    label=f"{line_name} = {name} ({counts[0]} seeds)")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def transform_rows(images_by_row: dict, size: float = 0.9, title=None):
+    """One row per named transform, showing several augmented copies of one image.
+
+    ``images_by_row`` maps a row label to an array of images (N, H, W[, C]) in [0, 255].
+    """
+    rows = list(images_by_row.items())
+    ncols = max(len(v) for _, v in rows)
+    fig, axes = plt.subplots(len(rows), ncols, squeeze=False,
+                             figsize=(ncols * size + 1.2, len(rows) * size))
+    for r, (label, imgs) in enumerate(rows):
+        imgs = np.clip(np.asarray(imgs), 0, 255).astype(np.uint8)
+        for c in range(ncols):
+            if c < len(imgs):
+                _show(axes[r, c], imgs[c])
+            else:
+                axes[r, c].axis("off")
+        axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

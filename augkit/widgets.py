@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import display
 
-from augkit import data, plots
+from augkit import augment, data, plots
 
 
 class SubsetPreview:
@@ -54,5 +54,80 @@ class SubsetPreview:
             self.out.clear_output(wait=True)
             fig = plots.class_grid(xs[keep], ys[keep], self.class_names,
                                    per_class=min(n, self.show), size=0.6)
+            display(fig)
+            plt.close(fig)
+
+
+class AugmentGallery:
+    """A strength slider plus one slider per transform; redraws a grid of augmented images.
+
+    Moving ``strength`` resets every transform slider to the dataset's default set
+    scaled by that strength (:func:`augkit.augment.default_config`); moving a single
+    transform slider overrides just that parameter. Introduced in
+    ``notebooks/03_classic_augmentation.ipynb``.
+    """
+
+    _SPECS = {  # name: (max, step)
+        "rotation": (180.0, 1.0), "translation": (0.5, 0.01), "zoom": (0.5, 0.01),
+        "contrast": (0.9, 0.05), "brightness": (0.5, 0.02), "noise": (0.3, 0.01),
+        "erasing": (1.0, 0.05), "elastic": (1.0, 0.05),
+    }
+
+    def __init__(self, images, dataset: str, strength: float = 1.0, copies: int = 8, seed: int = 0):
+        self.images, self.dataset, self.copies = np.asarray(images), dataset, copies
+        self.seed = seed
+        self.state: dict = {}
+        self._syncing = False
+        self.strength = W.FloatSlider(value=strength, min=0.0, max=3.0, step=0.1,
+                                      description="strength", continuous_update=False)
+        self.params = {name: W.FloatSlider(min=0.0, max=mx, step=st, description=name,
+                                           continuous_update=False)
+                       for name, (mx, st) in self._SPECS.items()}
+        self.flip = W.Checkbox(description="horizontal flip")
+        self.out = W.Output()
+        self.info = W.HTML()
+        self._set_from_strength()
+        self.strength.observe(self._on_strength, names="value")
+        for w in (*self.params.values(), self.flip):
+            w.observe(self._redraw, names="value")
+        sliders = W.VBox([self.strength, *self.params.values(), self.flip])
+        self.widget = W.VBox([W.HBox([sliders, self.out]), self.info])
+        self._redraw()
+
+    def _set_from_strength(self):
+        cfg = augment.default_config(self.dataset, self.strength.value)
+        self._syncing = True
+        for name, slider in self.params.items():
+            slider.value = min(getattr(cfg, name), slider.max)
+        self.flip.value = cfg.flip
+        self._syncing = False
+
+    def _on_strength(self, _change):
+        self._set_from_strength()
+        self._redraw()
+
+    def config(self):
+        """The :class:`AugmentConfig` the sliders describe now."""
+        return augment.AugmentConfig(flip=self.flip.value,
+                                     **{k: float(s.value) for k, s in self.params.items()})
+
+    def _redraw(self, _change=None):
+        if self._syncing:
+            return
+        cfg = self.config()
+        aug = augment.Augmenter(cfg, seed=self.seed)
+        batch = np.repeat(self.images[:, None], self.copies, axis=1)
+        flat = batch.reshape(-1, *self.images.shape[1:])
+        out = np.asarray(aug(flat))
+        self.state = {"config": cfg, "images": out,
+                      "mean_abs_change": float(np.abs(out - flat.astype(np.float32)).mean())}
+        active = ", ".join(cfg.active()) or "none (identity)"
+        self.info.value = (f"active transforms: <b>{active}</b>; mean |pixel change| "
+                           f"{self.state['mean_abs_change']:.1f} / 255")
+        rows = {f"image {i}": out[i * self.copies:(i + 1) * self.copies]
+                for i in range(len(self.images))}
+        with self.out:
+            self.out.clear_output(wait=True)
+            fig = plots.transform_rows(rows, size=0.8)
             display(fig)
             plt.close(fig)
