@@ -38,7 +38,8 @@ class AugmentConfig:
     contrast:    contrast factor drawn in [1 - contrast, 1 + contrast]
     brightness:  brightness shift as a fraction of the value range
     noise:       std of additive Gaussian noise as a fraction of the value range
-    erasing:     probability of erasing one random rectangle (cutout)
+    erasing:     Keras' RandomErasing factor in [0, 1]: how often a random rectangle is
+                 replaced by noise (cutout); at 1.0 about half the images, in our runs
     elastic:     magnitude of a random elastic deformation (Keras' scale, 0..1)
     randaugment: number of RandAugment ops per image (0 = off), at magnitude 0.5
     """
