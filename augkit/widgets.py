@@ -10,9 +10,28 @@ from __future__ import annotations
 import ipywidgets as W
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import display
 
 from augkit import augment, data, plots
+
+
+def render_into(output: W.Output, fig, dpi: int = 80) -> None:
+    """Show ``fig`` as a PNG in ``output`` by setting the widget's state, then close it.
+
+    Why not ``with output: display(fig)``: capturing output while a cell executes (the
+    first draw, or a slider set from code) intermittently hangs nbclient, which runs
+    these notebooks in the tests and in ``augkit run``. A state update never does, it
+    replaces the old picture in one message (no flicker), and it works headless, so
+    tests can check that a picture was drawn.
+    """
+    import base64
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    plt.close(fig)
+    output.outputs = ({"output_type": "display_data", "metadata": {},
+                       "data": {"image/png": base64.b64encode(buffer.getvalue()).decode("ascii"),
+                                "text/plain": "<Figure>"}},)
 
 
 class SubsetPreview:
@@ -50,12 +69,8 @@ class SubsetPreview:
         order = np.argsort(ys, kind="stable")
         keep = np.concatenate([order[ys[order] == c][: self.show] for c in np.unique(ys)])
         self.state["drawn"] = len(keep)
-        with self.out:
-            self.out.clear_output(wait=True)
-            fig = plots.class_grid(xs[keep], ys[keep], self.class_names,
-                                   per_class=min(n, self.show), size=0.6)
-            display(fig)
-            plt.close(fig)
+        render_into(self.out, plots.class_grid(xs[keep], ys[keep], self.class_names,
+                                               per_class=min(n, self.show), size=0.6))
 
 
 class AugmentGallery:
@@ -126,8 +141,4 @@ class AugmentGallery:
                            f"{self.state['mean_abs_change']:.1f} / 255")
         rows = {f"image {i}": out[i * self.copies:(i + 1) * self.copies]
                 for i in range(len(self.images))}
-        with self.out:
-            self.out.clear_output(wait=True)
-            fig = plots.transform_rows(rows, size=0.8)
-            display(fig)
-            plt.close(fig)
+        render_into(self.out, plots.transform_rows(rows, size=0.8))

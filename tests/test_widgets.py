@@ -28,6 +28,7 @@ def test_subset_preview_follows_its_sliders(digits):
     assert view.state["seed"] == 7 and view.state["size"] == 120
     assert len(first) == 50
     assert view.state["drawn"] == 100  # the grid caps each class at show=10 images
+    assert "image/png" in view.out.outputs[0]["data"]  # a picture is in the Output widget
 
 
 def test_class_grid_and_balance_figures(digits):
