@@ -2,6 +2,9 @@
 
 ``augkit info``          datasets found (and from where), TensorFlow/Keras, CPU/GPU, quick mode
 ``augkit run NOTEBOOK``  execute a notebook headless and save the executed copy under runs/
+``augkit train gan|classifier ...``  train, measure and save a model (``--ship`` into the package)
+``augkit models``        the shipped models with their manifest metrics
+``augkit sample ...``    write generated images and labels to an .npz file
 
 Bad input ends with one line on stderr and exit status 2, never a traceback.
 """
@@ -102,6 +105,69 @@ def cmd_run(args) -> int:
     return 0
 
 
+def _out_dir(args) -> Path:
+    from augkit import metrics
+
+    return metrics.WEIGHTS_DIR if args.ship else Path(args.out_dir)
+
+
+def cmd_train(args) -> int:
+    from augkit import losses, train
+
+    if args.epochs <= 0 or args.batch_size <= 0:
+        raise UsageError("--epochs and --batch-size must be positive")
+    losses.get_gan_loss(args.loss)  # an unknown name fails here, before any data is loaded
+    command = "augkit " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["train"] else ""
+    out = _out_dir(args)
+    if args.what == "classifier":
+        info = train.train_domain_classifier(args.dataset, out_dir=out, epochs=args.epochs,
+                                             data_dir=args.data_dir, command=command)
+    else:
+        name = args.name or f"{'cgan' if args.conditional else 'dcgan'}_{args.dataset}"
+        info = train.train_gan_model(args.dataset, name=name, out_dir=out,
+                                     conditional=args.conditional, epochs=args.epochs,
+                                     batch_size=args.batch_size, loss=args.loss,
+                                     data_dir=args.data_dir, checkpoint_dir=args.checkpoint_dir,
+                                     resume=args.resume, command=command)
+    print(f"saved {out / info['file']} in {info['train_seconds']} s; metrics: {info['metrics']}")
+    return 0
+
+
+def cmd_models(args) -> int:
+    from augkit import zoo
+
+    models = zoo.manifest()
+    if not models:
+        print("no shipped models")
+        return 0
+    print(f"{'name':<22} {'kind':<11} {'dataset':<8} {'train s':>8}  metrics")
+    for name, e in sorted(models.items()):
+        shown = {k: v for k, v in e["metrics"].items() if k != "class_histogram"}
+        print(f"{name:<22} {e['kind']:<11} {e['dataset']:<8} {e['train_seconds']:>8}  {shown}")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from augkit import train, zoo
+
+    if args.n <= 0:
+        raise UsageError(f"--n must be positive, got {args.n}")
+    try:
+        zoo.entry(args.model)
+    except zoo.ModelNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+    if args.label is not None and not 0 <= args.label <= 9:
+        raise UsageError(f"--label must be a class in 0..9, got {args.label}")
+    out = Path(args.out)
+    if out.suffix != ".npz":
+        raise UsageError(f"--out must end in .npz, got {out}")
+    if not out.parent.exists() or not os.access(out.parent, os.W_OK):
+        raise UsageError(f"cannot write {out}: folder {out.parent} is missing or not writable")
+    x, y = train.sample_to_file(args.model, args.n, args.label, args.seed, out)
+    print(f"wrote {out}: x {x.shape} {x.dtype}, y {y.shape}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="augkit", description="augkit: generative data augmentation kit")
     p.add_argument("--version", action="version", version=f"augkit {__version__}")
@@ -114,6 +180,30 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out-dir", default="runs", help="where the executed copy goes (default: runs/)")
     run.add_argument("--timeout", type=int, default=1800, help="seconds per cell (default 1800)")
     run.set_defaults(func=cmd_run)
+
+    tr = sub.add_parser("train", help="train a model and record it in a manifest")
+    tr.add_argument("what", choices=["gan", "classifier"])
+    tr.add_argument("--dataset", choices=["mnist", "fashion_mnist", "cifar10"], default="mnist")
+    tr.add_argument("--conditional", action="store_true", help="conditional GAN (labeled samples)")
+    tr.add_argument("--loss", default="non_saturating",
+                    help="non_saturating, minimax, least_squares, hinge or wgan_gp")
+    tr.add_argument("--epochs", type=int, default=8)
+    tr.add_argument("--batch-size", type=int, default=64)
+    tr.add_argument("--name", help="model name (default: cgan_DATASET / dcgan_DATASET)")
+    tr.add_argument("--data-dir")
+    tr.add_argument("--checkpoint-dir", help="save every epoch here (resume with --resume)")
+    tr.add_argument("--resume", action="store_true")
+    tr.add_argument("--out-dir", default="runs/models")
+    tr.add_argument("--ship", action="store_true", help="write into augkit/weights (maintainers)")
+    tr.set_defaults(func=cmd_train)
+    sub.add_parser("models", help="list shipped models").set_defaults(func=cmd_models)
+    sa = sub.add_parser("sample", help="write generated images (x) and labels (y) to an .npz")
+    sa.add_argument("--model", required=True)
+    sa.add_argument("--n", type=int, required=True)
+    sa.add_argument("--label", type=int)
+    sa.add_argument("--seed", type=int, default=0)
+    sa.add_argument("--out", required=True)
+    sa.set_defaults(func=cmd_sample)
     return p
 
 
@@ -121,7 +211,8 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (UsageError, data.DataNotFoundError, data.DataFormatError, ValueError) as exc:
+    except (UsageError, data.DataNotFoundError, data.DataFormatError, ValueError,
+            FileNotFoundError, RuntimeError) as exc:
         print(f"augkit {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

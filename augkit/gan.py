@@ -1,0 +1,210 @@
+"""DCGAN and conditional GAN as ``keras.Model`` subclasses with their own ``train_step``.
+
+Why a subclass: the old Keras recipe (``D.trainable = False`` plus a combined model)
+silently stops training D under Keras 3, because ``trainable`` is read once when the
+step is traced. Here each step opens two gradient tapes and each optimizer updates
+only its own network's weights. Introduced in ``notebooks/04_gan_mnist.ipynb``.
+
+One training step, for a loss pair :math:`(L_D, L_G)` from :mod:`augkit.losses`:
+
+.. math::
+    \\theta_D \\leftarrow \\theta_D - \\eta_D \\nabla_{\\theta_D} L_D\\big(D(x), D(G(z))\\big),
+    \\qquad
+    \\theta_G \\leftarrow \\theta_G - \\eta_G \\nabla_{\\theta_G} L_G\\big(D(G(z'))\\big)
+
+with fresh noise :math:`z'` for the generator update.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from augkit import losses
+
+
+class GAN(keras.Model):
+    """Unconditional GAN: ``fit`` on batches of images scaled to [-1, 1]."""
+
+    conditional = False
+
+    def __init__(self, generator: keras.Model, discriminator: keras.Model, latent_dim: int,
+                 num_classes: int = 10, seed: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.generator, self.discriminator = generator, discriminator
+        self.latent_dim, self.num_classes = latent_dim, num_classes
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.d_real_tracker = keras.metrics.Mean(name="d_real")  # mean D(x) = sigmoid(logit)
+        self.d_fake_tracker = keras.metrics.Mean(name="d_fake")  # mean D(G(z))
+
+    def compile(self, d_optimizer=None, g_optimizer=None, loss: str = "non_saturating",
+                gp_weight: float = 10.0, **kwargs):
+        """Set both optimizers and the loss by name (see :data:`augkit.losses.GAN_LOSSES`).
+
+        Default optimizers are Adam(2e-4, beta_1=0.5): the DCGAN paper's beta_1 = 0.5
+        damps the momentum that otherwise makes the two players oscillate.
+        """
+        super().compile(**kwargs)
+        self.d_loss_fn, self.g_loss_fn = losses.get_gan_loss(loss)
+        self.loss_name, self.gp_weight = loss, gp_weight
+        self.d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
+        self.g_optimizer = g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
+
+    @property
+    def metrics(self):
+        # Listed here so Keras resets them at each epoch start.
+        return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker, self.d_fake_tracker]
+
+    # The two hooks a conditional GAN overrides.
+    def _split(self, data):
+        return (data[0] if isinstance(data, tuple) else data), None
+
+    def _generate(self, z, labels, training):
+        return self.generator(z, training=training)
+
+    def _discriminate(self, images, labels, training):
+        return self.discriminator(images, training=training)
+
+    def _noise(self, batch):
+        return keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+
+    def train_step(self, data):
+        real, labels = self._split(data)
+        batch = tf.shape(real)[0]
+        fake_labels = labels
+
+        with tf.GradientTape() as tape:
+            fake = self._generate(self._noise(batch), fake_labels, training=True)
+            real_logits = self._discriminate(real, labels, training=True)
+            fake_logits = self._discriminate(fake, fake_labels, training=True)
+            d_loss = self.d_loss_fn(real_logits, fake_logits)
+            if self.loss_name in losses.GRADIENT_PENALTY_LOSSES:
+                d_loss += losses.gradient_penalty(
+                    lambda x: self._discriminate(x, labels, training=True), real, fake,
+                    weight=self.gp_weight, seed=self.seed_generator)
+        d_vars = self.discriminator.trainable_weights
+        self.d_optimizer.apply_gradients(zip(tape.gradient(d_loss, d_vars), d_vars, strict=True))
+
+        with tf.GradientTape() as tape:
+            fake = self._generate(self._noise(batch), fake_labels, training=True)
+            g_logits = self._discriminate(fake, fake_labels, training=True)
+            g_loss = self.g_loss_fn(g_logits)
+        g_vars = self.generator.trainable_weights
+        self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars, strict=True))
+
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        self.d_real_tracker.update_state(tf.reduce_mean(tf.sigmoid(real_logits)))
+        self.d_fake_tracker.update_state(tf.reduce_mean(tf.sigmoid(fake_logits)))
+        return {m.name: m.result() for m in self.metrics}
+
+    def call(self, z, training=False):
+        return self.generator(z, training=training)
+
+    def generate(self, z, labels=None):
+        """Raw generator output in [-1, 1] for given noise (and labels)."""
+        if labels is not None:
+            labels = tf.convert_to_tensor(labels, tf.int32)
+        return self._generate(tf.convert_to_tensor(z, tf.float32), labels, training=False)
+
+    def sample(self, n: int, labels=None, seed: int | None = None):
+        """``n`` images as uint8 in [0, 255], shape (n, H, W, C); deterministic under ``seed``.
+
+        A conditional GAN also returns the labels it generated (``labels=None`` cycles
+        through every class; an int asks for one class; an array gives one per image).
+        """
+        if int(n) != n or n <= 0:
+            raise ValueError(f"n must be a positive integer, got {n!r}")
+        rng = np.random.default_rng(seed)
+        z = rng.standard_normal((int(n), self.latent_dim)).astype(np.float32)
+        y = self._labels_for(int(n), labels) if self.conditional else None
+        out = []
+        for i in range(0, int(n), 500):
+            batch = self.generate(z[i:i + 500], None if y is None else y[i:i + 500])
+            out.append(np.asarray(batch))
+        images = np.clip(np.rint((np.concatenate(out) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+        return (images, y) if self.conditional else images
+
+    def _labels_for(self, n, labels):
+        if labels is None:
+            return (np.arange(n) % self.num_classes).astype(np.int32)
+        y = np.full(n, labels) if np.ndim(labels) == 0 else np.asarray(labels)
+        if y.shape != (n,):
+            raise ValueError(f"labels must be one class or {n} classes, got shape {y.shape}")
+        if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= self.num_classes:
+            raise ValueError(f"labels must be integers in 0..{self.num_classes - 1}")
+        return y.astype(np.int32)
+
+
+class ConditionalGAN(GAN):
+    """GAN whose G and D both see the class label: ``fit`` on ``(images, labels)`` batches.
+
+    Generated images are labeled by construction, which is what augmentation of a
+    *labeled* training set needs. The fake batch reuses the real batch's labels, so
+    D compares real and fake images of the same classes.
+    """
+
+    conditional = True
+
+    def _split(self, data):
+        images, labels = data[0], data[1]
+        return images, tf.cast(tf.reshape(labels, [-1]), tf.int32)
+
+    def _generate(self, z, labels, training):
+        return self.generator([z, labels], training=training)
+
+    def _discriminate(self, images, labels, training):
+        return self.discriminator([images, labels], training=training)
+
+
+def build_gan(dataset: str = "mnist", conditional: bool = True, latent_dim: int = 64,
+              loss: str = "non_saturating", width: int = 64, seed: int = 0,
+              lr: float = 2e-4) -> GAN:
+    """A compiled (conditional) DCGAN for ``dataset`` with :mod:`augkit.nets` networks."""
+    from augkit import nets
+
+    keras.utils.set_random_seed(seed)
+    shape = nets.IMAGE_SHAPES[dataset]
+    k = 10 if conditional else None
+    cls = ConditionalGAN if conditional else GAN
+    model = cls(nets.build_generator(latent_dim, shape, k, width=width),
+                nets.build_discriminator(shape, k, width=width), latent_dim, seed=seed)
+    # Adam beta_1 = 0.5 (DCGAN paper): less momentum, less oscillation between the players.
+    model.compile(keras.optimizers.Adam(lr, beta_1=0.5), keras.optimizers.Adam(lr, beta_1=0.5),
+                  loss=loss)
+    return model
+
+
+def train_gan(model: GAN, x, y=None, *, epochs: int, batch_size: int = 64, steps_per_epoch=None,
+              checkpoint_dir=None, resume: bool = False, progress: bool = True, sample_every=True,
+              seed: int = 0, extra_callbacks=()):
+    """Fit ``model`` on uint8 images ``x`` (and labels ``y``) with the standard callbacks.
+
+    Returns ``(history, recorder, guard)``: Keras' per-epoch History, the
+    :class:`~augkit.callbacks.SampleRecorder` with one frame per epoch, and the
+    :class:`~augkit.callbacks.DivergenceGuard` (its ``message`` says why it stopped, if it did).
+    With ``checkpoint_dir`` every epoch is saved; ``resume=True`` continues from there.
+    """
+    from augkit import callbacks, data
+
+    images = data.to_minus1_1(x)
+    if images.ndim == 3:
+        images = images[..., None]
+    ds = tf.data.Dataset.from_tensor_slices((images, np.asarray(y)) if model.conditional else images)
+    # cache before shuffle, so each epoch is reshuffled; drop_remainder keeps one traced shape.
+    ds = ds.cache().shuffle(len(images), seed=seed).batch(batch_size, drop_remainder=True)
+    ds = ds.prefetch(tf.data.AUTOTUNE)
+    initial_epoch = callbacks.restore(model, checkpoint_dir) if (resume and checkpoint_dir) else 0
+    recorder = callbacks.SampleRecorder()
+    guard = callbacks.DivergenceGuard()
+    cbs = [guard, *(([recorder]) if sample_every else []), *extra_callbacks]
+    if checkpoint_dir:
+        cbs.append(callbacks.Checkpointer(checkpoint_dir))
+    if progress:
+        cbs.append(callbacks.ProgressBar(epochs, initial_epoch, desc=model.name))
+    history = model.fit(ds, epochs=epochs, initial_epoch=initial_epoch, shuffle=False,
+                        steps_per_epoch=steps_per_epoch, callbacks=cbs, verbose=0)
+    return history, recorder, guard
