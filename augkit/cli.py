@@ -114,8 +114,8 @@ def _out_dir(args) -> Path:
 def cmd_train(args) -> int:
     from augkit import losses, train
 
-    if args.epochs <= 0 or args.batch_size <= 0:
-        raise UsageError("--epochs and --batch-size must be positive")
+    if min(args.epochs, args.batch_size, args.width) <= 0:
+        raise UsageError("--epochs, --batch-size and --width must be positive")
     losses.get_gan_loss(args.loss)  # an unknown name fails here, before any data is loaded
     command = "augkit " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["train"] else ""
     out = _out_dir(args)
@@ -126,7 +126,7 @@ def cmd_train(args) -> int:
         name = args.name or f"{'cgan' if args.conditional else 'dcgan'}_{args.dataset}"
         info = train.train_gan_model(args.dataset, name=name, out_dir=out,
                                      conditional=args.conditional, epochs=args.epochs,
-                                     batch_size=args.batch_size, loss=args.loss,
+                                     batch_size=args.batch_size, loss=args.loss, width=args.width,
                                      data_dir=args.data_dir, checkpoint_dir=args.checkpoint_dir,
                                      resume=args.resume, command=command)
     print(f"saved {out / info['file']} in {info['train_seconds']} s; metrics: {info['metrics']}")
@@ -189,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="non_saturating, minimax, least_squares, hinge or wgan_gp")
     tr.add_argument("--epochs", type=int, default=8)
     tr.add_argument("--batch-size", type=int, default=64)
+    tr.add_argument("--width", type=int, default=32, help="GAN network width (filters)")
     tr.add_argument("--name", help="model name (default: cgan_DATASET / dcgan_DATASET)")
     tr.add_argument("--data-dir")
     tr.add_argument("--checkpoint-dir", help="save every epoch here (resume with --resume)")

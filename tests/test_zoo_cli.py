@@ -17,13 +17,15 @@ def test_shipped_weights_match_their_hashes(name):
     assert not SHIPPED[name]["quick"]
 
 
-def test_domain_classifier_reaches_its_manifest_accuracy(shared_data):
+@pytest.mark.parametrize("name", [n for n in sorted(SHIPPED) if SHIPPED[n]["kind"] == "classifier"])
+def test_domain_classifiers_reach_their_manifest_accuracy(name, shared_data):
     from augkit import data
 
-    _, (xt, yt) = data.load("mnist", shared_data)
-    _, pred = metrics.features_and_predictions("mnist", xt)
+    dataset = SHIPPED[name]["dataset"]
+    _, (xt, yt) = data.load(dataset, shared_data)
+    _, pred = metrics.features_and_predictions(dataset, xt)
     acc = float(np.mean(pred == yt))
-    assert acc == pytest.approx(SHIPPED["classifier_mnist"]["metrics"]["test_accuracy"], abs=0.002)
+    assert acc == pytest.approx(SHIPPED[name]["metrics"]["test_accuracy"], abs=0.002)
 
 
 @pytest.mark.parametrize("name", [n for n in sorted(SHIPPED) if SHIPPED[n]["kind"] == "gan"])
