@@ -21,7 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from augkit import losses
+from augkit import data, losses
 
 
 class GAN(keras.Model):
@@ -74,6 +74,7 @@ class GAN(keras.Model):
     def train_step(self, data):
         real, labels = self._split(data)
         batch = tf.shape(real)[0]
+        # A conditional fake batch reuses the real batch's labels (None when unconditional).
         fake_labels = labels
 
         with tf.GradientTape() as tape:
@@ -125,7 +126,7 @@ class GAN(keras.Model):
         for i in range(0, int(n), 500):
             batch = self.generate(z[i:i + 500], None if y is None else y[i:i + 500])
             out.append(np.asarray(batch))
-        images = np.clip(np.rint((np.concatenate(out) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+        images = data.from_minus1_1(np.concatenate(out))
         return (images, y) if self.conditional else images
 
     def _labels_for(self, n, labels):
@@ -188,7 +189,7 @@ def train_gan(model: GAN, x, y=None, *, epochs: int, batch_size: int = 64, steps
     :class:`~augkit.callbacks.DivergenceGuard` (its ``message`` says why it stopped, if it did).
     With ``checkpoint_dir`` every epoch is saved; ``resume=True`` continues from there.
     """
-    from augkit import callbacks, data
+    from augkit import callbacks
 
     images = data.to_minus1_1(x)
     if images.ndim == 3:

@@ -11,7 +11,7 @@ import ipywidgets as W
 import matplotlib.pyplot as plt
 import numpy as np
 
-from augkit import plots
+from augkit import data, plots
 from augkit.widgets import render_into
 
 
@@ -104,12 +104,10 @@ class LatentInterpolation:
         ts = np.linspace(0, 1, steps, dtype=np.float32)[:, None]
         z = (1 - ts) * self.z0 + ts * self.z1
         labels = np.full(steps, self.label.value) if self.model.conditional else None
-        out = np.asarray(self.model.generate(z, labels))
-        return np.clip(np.rint((out + 1) * 127.5), 0, 255).astype(np.uint8)
+        return data.from_minus1_1(self.model.generate(z, labels))
 
     def _redraw(self, _change=None):
         z = ((1 - self.t.value) * self.z0 + self.t.value * self.z1)[None]
         labels = np.array([self.label.value]) if self.model.conditional else None
-        img = np.clip(np.rint((np.asarray(self.model.generate(z, labels)) + 1) * 127.5), 0, 255)
-        self.state = {"t": self.t.value, "image": img.astype(np.uint8)[0]}
+        self.state = {"t": self.t.value, "image": data.from_minus1_1(self.model.generate(z, labels))[0]}
         render_into(self.out, plots.image_grid(self.state["image"][None], size=2.0))

@@ -13,6 +13,8 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
+
 from augkit.metrics import WEIGHTS_DIR
 
 MANIFEST = WEIGHTS_DIR / "manifest.json"
@@ -79,5 +81,5 @@ def load_generator_model(name: str):
 def load_history(name: str) -> dict:
     """The training record shipped with a model: frames per epoch and step losses."""
     e = entry(name)
-    with __import__("numpy").load(WEIGHTS_DIR / e["history_file"]) as f:
+    with np.load(WEIGHTS_DIR / e["history_file"]) as f:
         return {k: f[k] for k in f.files}
