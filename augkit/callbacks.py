@@ -190,3 +190,37 @@ class ProgressBar(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self.bar.close()
+
+
+def fit_generative(model, images, labels=None, *, epochs: int, batch_size: int = 64,
+                   steps_per_epoch=None, checkpoint_dir=None, resume: bool = False,
+                   progress: bool = True, sample_every: bool = True, seed: int = 0,
+                   extra_callbacks=(), validation_data=None):
+    """``model.fit`` on float ``images`` (already scaled for the model) with the standard callbacks.
+
+    Shared by :func:`augkit.gan.train_gan` and :func:`augkit.vae.train_vae`. Returns
+    ``(history, recorder, guard)``. Labels are fed only to conditional models.
+    ``validation_data`` (images, labels) is evaluated after each epoch (``val_*`` logs).
+    """
+    import tensorflow as tf
+
+    def dataset(x, y):
+        return tf.data.Dataset.from_tensor_slices((x, np.asarray(y)) if model.conditional else x)
+
+    # cache before shuffle, so each epoch is reshuffled; drop_remainder keeps one traced shape.
+    ds = dataset(images, labels).cache().shuffle(len(images), seed=seed)
+    ds = ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    val = None
+    if validation_data is not None:
+        val = dataset(*validation_data).batch(500)
+    initial_epoch = restore(model, checkpoint_dir) if (resume and checkpoint_dir) else 0
+    recorder, guard = SampleRecorder(), DivergenceGuard()
+    cbs = [guard, *([recorder] if sample_every else []), *extra_callbacks]
+    if checkpoint_dir:
+        cbs.append(Checkpointer(checkpoint_dir))
+    if progress:
+        cbs.append(ProgressBar(epochs, initial_epoch, desc=model.name))
+    history = model.fit(ds, epochs=epochs, initial_epoch=initial_epoch, shuffle=False,
+                        steps_per_epoch=steps_per_epoch, callbacks=cbs, verbose=0,
+                        validation_data=val)
+    return history, recorder, guard

@@ -2,7 +2,7 @@
 
 ``augkit info``          datasets found (and from where), TensorFlow/Keras, CPU/GPU, quick mode
 ``augkit run NOTEBOOK``  execute a notebook headless and save the executed copy under runs/
-``augkit train gan|classifier ...``  train, measure and save a model (``--ship`` into the package)
+``augkit train gan|vae|classifier ...``  train, measure and save a model (``--ship`` into the package)
 ``augkit models``        the shipped models with their manifest metrics
 ``augkit sample ...``    write generated images and labels to an .npz file
 
@@ -117,9 +117,22 @@ def cmd_train(args) -> int:
     if min(args.epochs, args.batch_size, args.width) <= 0:
         raise UsageError("--epochs, --batch-size and --width must be positive")
     losses.get_gan_loss(args.loss)  # an unknown name fails here, before any data is loaded
+    if args.latent_dim is not None and args.latent_dim <= 0:
+        raise UsageError(f"--latent-dim must be positive, got {args.latent_dim}")
+    if args.beta < 0 or args.sigma <= 0:
+        raise UsageError("--beta must be >= 0 and --sigma > 0")
     command = "augkit " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["train"] else ""
     out = _out_dir(args)
-    if args.what == "classifier":
+    if args.what == "vae":
+        name = args.name or f"{'cvae' if args.conditional else 'vae'}_{args.dataset}"
+        info = train.train_vae_model(args.dataset, name=name, out_dir=out,
+                                     conditional=args.conditional, latent_dim=args.latent_dim or 16,
+                                     beta=args.beta, likelihood=args.likelihood, sigma=args.sigma,
+                                     epochs=args.epochs, batch_size=args.batch_size,
+                                     width=args.width, data_dir=args.data_dir,
+                                     checkpoint_dir=args.checkpoint_dir, resume=args.resume,
+                                     command=command)
+    elif args.what == "classifier":
         info = train.train_domain_classifier(args.dataset, out_dir=out, epochs=args.epochs,
                                              data_dir=args.data_dir, command=command)
     else:
@@ -127,6 +140,7 @@ def cmd_train(args) -> int:
         info = train.train_gan_model(args.dataset, name=name, out_dir=out,
                                      conditional=args.conditional, epochs=args.epochs,
                                      batch_size=args.batch_size, loss=args.loss, width=args.width,
+                                     latent_dim=args.latent_dim or 64,
                                      data_dir=args.data_dir, checkpoint_dir=args.checkpoint_dir,
                                      resume=args.resume, command=command)
     print(f"saved {out / info['file']} in {info['train_seconds']} s; metrics: {info['metrics']}")
@@ -182,15 +196,22 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     tr = sub.add_parser("train", help="train a model and record it in a manifest")
-    tr.add_argument("what", choices=["gan", "classifier"])
+    tr.add_argument("what", choices=["gan", "vae", "classifier"])
     tr.add_argument("--dataset", choices=["mnist", "fashion_mnist", "cifar10"], default="mnist")
-    tr.add_argument("--conditional", action="store_true", help="conditional GAN (labeled samples)")
+    tr.add_argument("--conditional", action="store_true",
+                    help="conditional GAN/VAE (labeled samples)")
     tr.add_argument("--loss", default="non_saturating",
-                    help="non_saturating, minimax, least_squares, hinge or wgan_gp")
+                    help="GAN loss: non_saturating, minimax, least_squares, hinge or wgan_gp")
+    tr.add_argument("--latent-dim", type=int, help="latent size (default: GAN 64, VAE 16)")
+    tr.add_argument("--beta", type=float, default=1.0, help="VAE: weight of the KL term")
+    tr.add_argument("--likelihood", choices=["bernoulli", "gaussian"],
+                    help="VAE decoder (default: bernoulli for digits, gaussian for CIFAR-10)")
+    tr.add_argument("--sigma", type=float, default=0.1,
+                    help="VAE: the Gaussian decoder's standard deviation on [0, 1] pixels")
     tr.add_argument("--epochs", type=int, default=8)
     tr.add_argument("--batch-size", type=int, default=64)
-    tr.add_argument("--width", type=int, default=32, help="GAN network width (filters)")
-    tr.add_argument("--name", help="model name (default: cgan_DATASET / dcgan_DATASET)")
+    tr.add_argument("--width", type=int, default=32, help="network width (filters)")
+    tr.add_argument("--name", help="model name (default: cgan_/dcgan_/cvae_/vae_DATASET)")
     tr.add_argument("--data-dir")
     tr.add_argument("--checkpoint-dir", help="save every epoch here (resume with --resume)")
     tr.add_argument("--resume", action="store_true")

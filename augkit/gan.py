@@ -194,18 +194,7 @@ def train_gan(model: GAN, x, y=None, *, epochs: int, batch_size: int = 64, steps
     images = data.to_minus1_1(x)
     if images.ndim == 3:
         images = images[..., None]
-    ds = tf.data.Dataset.from_tensor_slices((images, np.asarray(y)) if model.conditional else images)
-    # cache before shuffle, so each epoch is reshuffled; drop_remainder keeps one traced shape.
-    ds = ds.cache().shuffle(len(images), seed=seed).batch(batch_size, drop_remainder=True)
-    ds = ds.prefetch(tf.data.AUTOTUNE)
-    initial_epoch = callbacks.restore(model, checkpoint_dir) if (resume and checkpoint_dir) else 0
-    recorder = callbacks.SampleRecorder()
-    guard = callbacks.DivergenceGuard()
-    cbs = [guard, *(([recorder]) if sample_every else []), *extra_callbacks]
-    if checkpoint_dir:
-        cbs.append(callbacks.Checkpointer(checkpoint_dir))
-    if progress:
-        cbs.append(callbacks.ProgressBar(epochs, initial_epoch, desc=model.name))
-    history = model.fit(ds, epochs=epochs, initial_epoch=initial_epoch, shuffle=False,
-                        steps_per_epoch=steps_per_epoch, callbacks=cbs, verbose=0)
-    return history, recorder, guard
+    return callbacks.fit_generative(model, images, y, epochs=epochs, batch_size=batch_size,
+                                    steps_per_epoch=steps_per_epoch, checkpoint_dir=checkpoint_dir,
+                                    resume=resume, progress=progress, sample_every=sample_every,
+                                    seed=seed, extra_callbacks=extra_callbacks)

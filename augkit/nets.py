@@ -23,6 +23,21 @@ def _check_shape(image_shape):
     return image_shape
 
 
+def _with_label(x, num_classes: int):
+    """A label input, and ``x`` with a learned 16-D embedding of the label appended."""
+    y = keras.Input((), dtype="int32", name="label")
+    return y, layers.Concatenate()([x, layers.Embedding(num_classes, 16, name="label_embedding")(y)])
+
+
+def _latent_inputs(latent_dim: int, num_classes: int | None):
+    """The z input, the list of model inputs (z and maybe a label) and the tensor to build on."""
+    z = keras.Input((latent_dim,), name="z")
+    if not num_classes:
+        return z, [z], z
+    y, x = _with_label(z, num_classes)
+    return z, [z, y], x
+
+
 def build_generator(latent_dim: int = 64, image_shape=(28, 28, 1), num_classes: int | None = None,
                     width: int = 64) -> keras.Model:
     """z (and a label) -> image in [-1, 1] via tanh.
@@ -32,12 +47,7 @@ def build_generator(latent_dim: int = 64, image_shape=(28, 28, 1), num_classes: 
     with :func:`augkit.data.to_minus1_1`.
     """
     h, w, c = _check_shape(image_shape)
-    z = keras.Input((latent_dim,), name="z")
-    inputs, x = [z], z
-    if num_classes:
-        y = keras.Input((), dtype="int32", name="label")
-        inputs.append(y)
-        x = layers.Concatenate()([z, layers.Embedding(num_classes, 16, name="label_embedding")(y)])
+    z, inputs, x = _latent_inputs(latent_dim, num_classes)
     x = layers.Dense((h // 4) * (w // 4) * 2 * width, use_bias=False)(x)
     x = layers.BatchNormalization()(x)
     x = layers.LeakyReLU(0.2)(x)
@@ -92,3 +102,51 @@ def build_discriminator(image_shape=(28, 28, 1), num_classes: int | None = None,
     y = keras.Input((), dtype="int32", name="label")
     logit = layers.Add()([logit, _Projection(num_classes, name="projection")([x, y])])
     return keras.Model([img, y], logit, name="conditional_discriminator")
+
+
+def build_encoder(image_shape=(28, 28, 1), latent_dim: int = 16, num_classes: int | None = None,
+                  width: int = 32, hidden: int = 128) -> keras.Model:
+    """Image in [0, 1] (and a label) -> ``[mu, log_var]`` of :math:`q(z \\mid x[, y])`.
+
+    Two stride-2 convolutions, then a dense layer. ``log_var`` rather than sigma is the
+    output because it is unconstrained: any real number is a valid log-variance, and
+    :func:`augkit.losses.gaussian_kl` takes it directly. A conditional encoder sees the
+    label's embedding next to the image features, so z need not encode the class.
+    Introduced in ``notebooks/05_vae_mnist.ipynb``.
+    """
+    image_shape = _check_shape(image_shape)
+    img = keras.Input(image_shape, name="image")
+    x = layers.Conv2D(width, 3, strides=2, padding="same", activation="relu")(img)
+    x = layers.Conv2D(2 * width, 3, strides=2, padding="same", activation="relu")(x)
+    x = layers.Flatten()(x)
+    inputs = [img]
+    if num_classes:
+        y, x = _with_label(x, num_classes)
+        inputs.append(y)
+    x = layers.Dense(hidden, activation="relu")(x)
+    mu = layers.Dense(latent_dim, name="mu")(x)
+    # Zero-initialised so that training starts at sigma = 1, the prior's scale.
+    log_var = layers.Dense(latent_dim, kernel_initializer="zeros", name="log_var")(x)
+    name = "conditional_encoder" if num_classes else "encoder"
+    return keras.Model(inputs if num_classes else img, [mu, log_var], name=name)
+
+
+def build_decoder(latent_dim: int = 16, image_shape=(28, 28, 1), num_classes: int | None = None,
+                  width: int = 32, hidden: int = 128) -> keras.Model:
+    """z (and a label) -> per-pixel *logits*, shape ``image_shape`` (no output activation).
+
+    The VAE turns logits into what its likelihood needs: Bernoulli probabilities or
+    Gaussian means, both via a sigmoid (:class:`augkit.vae.VAE`). The mirror image of
+    :func:`build_encoder`. Introduced in ``notebooks/05_vae_mnist.ipynb``.
+    """
+    h, w, c = _check_shape(image_shape)
+    z, inputs, x = _latent_inputs(latent_dim, num_classes)
+    x = layers.Dense(hidden, activation="relu")(x)
+    x = layers.Dense((h // 4) * (w // 4) * 2 * width, activation="relu")(x)
+    x = layers.Reshape((h // 4, w // 4, 2 * width))(x)
+    x = layers.Conv2DTranspose(width, 3, strides=2, padding="same", activation="relu")(x)
+    # The last layer maps straight to pixels: a full-resolution hidden layer would cost
+    # five times the compute of the whole rest of the decoder on a CPU.
+    logits = layers.Conv2DTranspose(c, 3, strides=2, padding="same", name="logits")(x)
+    name = "conditional_decoder" if num_classes else "decoder"
+    return keras.Model(inputs if num_classes else z, logits, name=name)

@@ -138,3 +138,87 @@ def transform_rows(images_by_row: dict, size: float = 0.9, title=None):
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def latent_scatter(codes, labels, class_names, ax=None, title: str | None = None):
+    """2-D latent codes (N, 2) as dots coloured by class. Introduced in notebook 05."""
+    codes = np.asarray(codes)
+    if codes.ndim != 2 or codes.shape[1] != 2:
+        raise ValueError(f"latent_scatter needs (N, 2) codes, got shape {codes.shape}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 5))
+    sc = ax.scatter(codes[:, 0], codes[:, 1], c=np.asarray(labels), cmap="tab10", vmin=-0.5,
+                    vmax=9.5, s=4, alpha=0.6)
+    ax.legend(sc.legend_elements()[0], class_names, fontsize=7, ncol=2, markerscale=0.9)
+    ax.set_xlabel("z1")
+    ax.set_ylabel("z2")
+    ax.set_title(title or "encoded test images (posterior means)")
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def training_curves(records: dict, keys=("neg_elbo", "reconstruction", "kl"),
+                    skip_fraction: float = 0.05):
+    """One panel per logged quantity; one line per training record (``{name: record}``).
+
+    A record is what :func:`augkit.zoo.load_history` returns: step logs ``log_<key>`` at
+    ``steps`` (running means within each epoch, solid) and, when present, held-out
+    ``epoch_val_<key>`` after each epoch (dots). The y range leaves out the first
+    ``skip_fraction`` of training, whose huge initial losses would flatten everything else.
+    Introduced in notebook 05.
+    """
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.4), squeeze=False)
+    shown: dict = {key: [] for key in keys}
+    for (name, rec), colour in zip(records.items(), plt.cm.tab10.colors, strict=False):
+        steps = np.asarray(rec["steps"])
+        n_epochs = len(rec["frames"]) if "frames" in rec else 1
+        per_epoch = steps[-1] / n_epochs if len(steps) else 1
+        for ax, key in zip(axes[0], keys, strict=True):
+            if f"log_{key}" in rec:
+                ax.plot(steps, rec[f"log_{key}"], color=colour, lw=1, label=name)
+                later = steps >= skip_fraction * steps[-1]
+                shown[key].extend(np.asarray(rec[f"log_{key}"])[later])
+            if f"epoch_val_{key}" in rec:
+                val = np.asarray(rec[f"epoch_val_{key}"])
+                ax.plot(per_epoch * np.arange(1, len(val) + 1), val, "o", color=colour, ms=4)
+    for ax, key in zip(axes[0], keys, strict=True):
+        if shown[key]:
+            lo, hi = min(shown[key]), max(shown[key])
+            pad = 0.08 * (hi - lo) + 1e-6
+            ax.set_ylim(lo - pad, hi + pad)
+        ax.set_title(key.replace("_", " ") + " (nats per image)")
+        ax.set_xlabel("training step")
+        ax.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=8, title="lines: train, dots: held-out", title_fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def spectra(named_images: dict, title: str | None = None):
+    """Radial power spectra (:func:`augkit.metrics.radial_spectrum`) of named image sets.
+
+    Left: power on a log scale. Right: each set's power divided by the *first* set's (the
+    reference, e.g. real images): 1 means "as much detail at this frequency as the real
+    thing". Blur shows as a ratio falling towards 0 at high frequencies. The lowest bin
+    (the image mean, removed before the FFT) is left out. Introduced in notebook 06.
+    """
+    from augkit import metrics
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.6))
+    reference = None
+    for name, images in named_images.items():
+        f, power = metrics.radial_spectrum(images)
+        f, power = f[1:], power[1:]
+        reference = power if reference is None else reference
+        a.semilogy(f, power, marker=".", label=name)
+        b.plot(f, power / reference, marker=".", label=name)
+    a.set_ylabel("mean power")
+    b.set_ylabel(f"power / power of {next(iter(named_images))}")
+    b.axhline(1.0, color="k", lw=0.7, ls="--")
+    for ax in (a, b):
+        ax.set_xlabel("spatial frequency (cycles per pixel)")
+        ax.grid(alpha=0.3, which="both")
+    a.legend(fontsize=8)
+    fig.suptitle(title or "power spectrum: where the detail is")
+    fig.tight_layout()
+    return fig

@@ -95,17 +95,89 @@ def train_gan_model(dataset: str, *, name: str, out_dir: Path, conditional: bool
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{name}.weights.h5"
     model.generator.save_weights(path)
-    # The training record the notebooks play back: fixed-noise frames and step losses.
-    np.savez_compressed(out_dir / f"{name}.history.npz", frames=np.stack(recorder.frames),
-                        frame_labels=np.asarray(recorder.labels if recorder.labels is not None else []),
-                        steps=np.asarray(steps.steps),
-                        **{f"log_{k}": np.asarray(v) for k, v in steps.logs.items()})
+    history_file = _save_record(out_dir, name, recorder, steps, history)
     info = {"kind": "gan", "dataset": dataset, "conditional": conditional, "loss": loss,
             "latent_dim": latent_dim, "width": width, "epochs": epochs, "batch_size": batch_size,
             "command": command, "train_seconds": round(seconds, 1), "machine": _machine(),
-            "quick": quick, "train_images": len(x), "history_file": f"{name}.history.npz",
+            "quick": quick, "train_images": len(x), "history_file": history_file,
             "final_logs": {k: round(float(v[-1]), 4) for k, v in history.history.items()},
             "metrics": evaluate_generator(model, dataset, xt, n=500 if quick else 5000, seed=seed)}
+    return zoo.register(name, path, info, out_dir / "manifest.json")
+
+
+def _save_record(out_dir: Path, name: str, recorder, steps, history) -> str:
+    """The training record the notebooks play back: fixed-noise frames, step and epoch logs."""
+    file = f"{name}.history.npz"
+    labels = recorder.labels if recorder.labels is not None else []
+    np.savez_compressed(out_dir / file, frames=np.stack(recorder.frames),
+                        frame_labels=np.asarray(labels), steps=np.asarray(steps.steps),
+                        **{f"log_{k}": np.asarray(v) for k, v in steps.logs.items()},
+                        **{f"epoch_{k}": np.asarray(v) for k, v in history.history.items()})
+    return file
+
+
+def evaluate_vae(model, dataset: str, x_test, y_test, n: int = 5000, seed: int = 0) -> dict:
+    """What only a VAE has: test negative ELBO and its terms (nats per image), how much
+    better reconstructions are than the mean image, and how many latent dimensions are used."""
+    from augkit import vae
+
+    n = min(n, len(x_test))
+    x, y = x_test[:n], (y_test[:n] if model.conditional else None)
+    unit = vae.to_unit_float(x)
+    logs = model.evaluate(unit, y, batch_size=500, verbose=0, return_dict=True)
+    recon = vae.to_unit_float(model.reconstruct(x, y))
+    mean_image = unit.mean(axis=0, keepdims=True)
+    kl_dims = model.kl_per_dimension(x, y)
+    return {"test_neg_elbo": round(logs["neg_elbo"], 2),
+            "test_reconstruction": round(logs["reconstruction"], 2),
+            "test_kl": round(logs["kl"], 2),
+            "reconstruction_mse": round(float(np.mean((recon - unit) ** 2)), 5),
+            "mean_image_mse": round(float(np.mean((mean_image - unit) ** 2)), 5),
+            # 0.01 nats: the usual threshold for an "active" unit (Burda et al. use a variance test).
+            "active_units": int((kl_dims > 0.01).sum()),
+            "sharpness": round(metrics.sharpness(vae.to_uint8(
+                model.decode(np.random.default_rng(seed).standard_normal(
+                    (min(n, 1000), model.latent_dim)).astype(np.float32),
+                    (np.arange(min(n, 1000)) % 10) if model.conditional else None))), 2)}
+
+
+def train_vae_model(dataset: str, *, name: str, out_dir: Path, conditional: bool = False,
+                    latent_dim: int = 16, beta: float = 1.0, likelihood: str | None = None,
+                    sigma: float = 0.1, epochs: int = 10, batch_size: int = 64, width: int = 32,
+                    seed: int = 0, data_dir=None, checkpoint_dir=None, resume: bool = False,
+                    command: str = "") -> dict:
+    """Train a (conditional) VAE, measure it, save encoder + decoder, register it."""
+    from augkit import callbacks, vae
+
+    quick = config.quick()
+    (x, y), (xt, yt) = data.load(dataset, data_dir)
+    x, y = _slice(x, y, quick)
+    model = vae.build_vae(dataset, conditional, latent_dim, beta=beta, likelihood=likelihood,
+                          sigma=sigma, width=width, seed=seed)
+    steps = callbacks.StepHistory(every=10)
+    n_val = 500 if quick else 2000
+    start = time.perf_counter()
+    history, recorder, guard = vae.train_vae(
+        model, x, y, epochs=1 if quick else epochs, batch_size=batch_size,
+        checkpoint_dir=checkpoint_dir, resume=resume, seed=seed, extra_callbacks=[steps],
+        steps_per_epoch=10 if quick else None, validation=(xt[-n_val:], yt[-n_val:]))
+    seconds = time.perf_counter() - start
+    if guard.message:
+        raise RuntimeError(guard.message)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{name}.weights.h5"
+    model.save_networks(path)
+    n_eval = 500 if quick else 5000
+    measured = evaluate_generator(model, dataset, xt, n=n_eval, seed=seed)
+    measured.update(evaluate_vae(model, dataset, xt, yt, n=n_eval, seed=seed))
+    info = {"kind": "vae", "dataset": dataset, "conditional": conditional,
+            "latent_dim": latent_dim, "beta": beta, "likelihood": model.likelihood,
+            "sigma": sigma, "width": width, "epochs": epochs, "batch_size": batch_size,
+            "command": command, "train_seconds": round(seconds, 1), "machine": _machine(),
+            "quick": quick, "train_images": len(x),
+            "history_file": _save_record(out_dir, name, recorder, steps, history),
+            "final_logs": {k: round(float(v[-1]), 4) for k, v in history.history.items()},
+            "metrics": measured}
     return zoo.register(name, path, info, out_dir / "manifest.json")
 
 

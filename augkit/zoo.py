@@ -65,14 +65,19 @@ def verify(name: str) -> bool:
 
 
 def load_generator_model(name: str):
-    """A GAN (or later VAE) object whose generator holds the shipped weights."""
-    from augkit import gan
+    """The shipped GAN or VAE ``name``, ready to ``sample`` (a VAE also encodes and reconstructs)."""
+    from augkit import gan, vae
 
     e = entry(name)
-    if e["kind"] != "gan":
+    if e["kind"] not in ("gan", "vae"):
         raise ValueError(f"{name} is a {e['kind']}, not a generative model")
     if not verify(name):
         raise ValueError(f"{name}: {e['file']} does not match its sha256 in the manifest")
+    if e["kind"] == "vae":
+        model = vae.build_vae(e["dataset"], e["conditional"], e["latent_dim"], beta=e["beta"],
+                              likelihood=e["likelihood"], sigma=e["sigma"], width=e["width"])
+        model.load_networks(WEIGHTS_DIR / e["file"])
+        return model
     model = gan.build_gan(e["dataset"], e["conditional"], e["latent_dim"], width=e["width"])
     model.generator.load_weights(WEIGHTS_DIR / e["file"])
     return model

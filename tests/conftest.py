@@ -28,3 +28,14 @@ def shared_data():
     if not (SHARED_DATA / "mnist.npz").is_file():
         pytest.skip(f"real data not found in {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="module")
+def tiny_data():
+    """128 random 28x28 uint8 'images' with labels 0..9 in turn: enough to run train steps."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (128, 28, 28), dtype=np.uint8)
+    y = (np.arange(128) % 10).astype(np.uint8)
+    return x, y

@@ -7,14 +7,6 @@ import tensorflow as tf
 from augkit import callbacks, gan, losses, metrics, nets
 
 
-@pytest.fixture(scope="module")
-def tiny_data():
-    rng = np.random.default_rng(0)
-    x = rng.integers(0, 256, (128, 28, 28), dtype=np.uint8)
-    y = (np.arange(128) % 10).astype(np.uint8)
-    return x, y
-
-
 def _batch(x, y):
     from augkit import data
 

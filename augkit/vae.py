@@ -1,0 +1,298 @@
+"""Variational autoencoder and conditional VAE as ``keras.Model`` subclasses.
+
+One training step maximizes the (beta-)ELBO of notebook 02 with one reparameterized
+sample per image; the loss terms come from :mod:`augkit.losses`:
+
+.. math::
+    \\mathcal L_\\beta(x) = \\underbrace{-\\log p_\\theta(x \\mid z)}_{\\text{reconstruction}}
+      + \\beta\\, \\underbrace{\\mathrm{KL}\\big(q_\\phi(z \\mid x)\\,\\|\\,\\mathcal N(0, I)\\big)}_{\\text{kl}},
+    \\qquad z = \\mu_\\phi(x) + \\sigma_\\phi(x) \\odot \\epsilon
+
+Reductions, stated once: each term is **summed** over pixels and over latent dimensions
+(so beta keeps the meaning it has in the ELBO, see :func:`augkit.losses.effective_beta`)
+and **averaged** over the images of a batch. The trackers show
+
+* ``reconstruction`` and ``kl``: the batch means of the two terms,
+* ``neg_elbo`` = reconstruction + kl: the negative ELBO proper, an upper bound on
+  :math:`-\\log p(x)` whatever beta was trained with, and
+* ``loss`` = reconstruction + beta * kl: the objective the optimizer actually descends.
+
+The conditional VAE gives the label to both networks, :math:`q(z \\mid x, y)` and
+:math:`p(x \\mid z, y)`: z is then free to hold *style* (slant, thickness) while y holds
+the class. Introduced in ``notebooks/05_vae_mnist.ipynb``.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from augkit import losses
+
+
+def to_unit_float(images) -> np.ndarray:
+    """uint8 images (N, H, W[, C]) -> float32 in [0, 1] with a channel axis (the VAE's input)."""
+    x = np.asarray(images)
+    if x.dtype != np.uint8:
+        raise ValueError(f"expected uint8 images in [0, 255], got dtype {x.dtype}")
+    x = x.astype(np.float32) / 255.0
+    return x[..., None] if x.ndim == 3 else x
+
+
+def to_uint8(unit) -> np.ndarray:
+    """Decoder means in [0, 1] -> uint8 images, rounded and clipped."""
+    return np.clip(np.rint(np.asarray(unit) * 255.0), 0, 255).astype(np.uint8)
+
+
+class VAE(keras.Model):
+    """Unconditional VAE: ``fit`` on batches of images in [0, 1] with a channel axis."""
+
+    conditional = False
+
+    def __init__(self, encoder: keras.Model, decoder: keras.Model, latent_dim: int, *,
+                 beta: float = 1.0, likelihood: str = "bernoulli", sigma: float = 0.1,
+                 num_classes: int = 10, seed: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        if likelihood not in losses.LIKELIHOODS:
+            raise ValueError(f"likelihood must be one of {losses.LIKELIHOODS}, got {likelihood!r}")
+        if not beta >= 0:
+            raise ValueError(f"beta must be >= 0, got {beta!r}")
+        self.encoder, self.decoder = encoder, decoder
+        self.latent_dim, self.num_classes = latent_dim, num_classes
+        self.beta, self.likelihood, self.sigma = float(beta), likelihood, float(sigma)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.neg_elbo_tracker = keras.metrics.Mean(name="neg_elbo")
+        self.recon_tracker = keras.metrics.Mean(name="reconstruction")
+        self.kl_tracker = keras.metrics.Mean(name="kl")
+        self.built = True  # both networks are built functional models
+
+    def compile(self, optimizer=None, **kwargs):
+        """Adam(1e-3) by default: a VAE is one network pair with one objective, so the
+        GAN's damped beta_1 = 0.5 is not needed here."""
+        super().compile(optimizer=optimizer or keras.optimizers.Adam(1e-3), **kwargs)
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.neg_elbo_tracker, self.recon_tracker, self.kl_tracker]
+
+    # The hooks the conditional VAE overrides.
+    def _split(self, data):
+        return (data[0] if isinstance(data, tuple) else data), None
+
+    def _encode(self, x, labels, training):
+        return self.encoder(x, training=training)
+
+    def _decode(self, z, labels, training):
+        return self.decoder(z, training=training)
+
+    def _decoder_output(self, logits):
+        """What the likelihood takes: logits (Bernoulli) or means in (0, 1) (Gaussian)."""
+        return logits if self.likelihood == "bernoulli" else tf.sigmoid(logits)
+
+    def terms(self, x, labels=None, training=False):
+        """Per-example ``{"reconstruction", "kl", "negative_elbo"}`` for one sample of z.
+
+        ``negative_elbo`` here is the beta-weighted objective of :func:`augkit.losses.elbo_terms`.
+        """
+        mu, log_var = self._encode(x, labels, training)
+        z = losses.reparameterize(mu, log_var, seed=self.seed_generator)
+        logits = self._decode(z, labels, training)
+        return losses.elbo_terms(x, self._decoder_output(logits), mu, log_var, beta=self.beta,
+                                 likelihood=self.likelihood, sigma=self.sigma)
+
+    def _update(self, t):
+        recon, kl = tf.reduce_mean(t["reconstruction"]), tf.reduce_mean(t["kl"])
+        loss = tf.reduce_mean(t["negative_elbo"])
+        self.loss_tracker.update_state(loss)
+        self.neg_elbo_tracker.update_state(recon + kl)
+        self.recon_tracker.update_state(recon)
+        self.kl_tracker.update_state(kl)
+        return loss
+
+    def train_step(self, data):
+        x, labels = self._split(data)
+        with tf.GradientTape() as tape:
+            t = self.terms(x, labels, training=True)
+            loss = tf.reduce_mean(t["negative_elbo"])
+        grads = tape.gradient(loss, self.trainable_weights)
+        self.optimizer.apply_gradients(zip(grads, self.trainable_weights, strict=True))
+        self._update(t)
+        return {m.name: m.result() for m in self.metrics}
+
+    def test_step(self, data):
+        x, labels = self._split(data)
+        self._update(self.terms(x, labels, training=False))
+        return {m.name: m.result() for m in self.metrics}
+
+    def call(self, x, training=False):
+        mu, _ = self.encoder(x, training=training)
+        return self.decoder(mu, training=training)
+
+    # ---- the public, numpy-in numpy-out API -------------------------------------------
+    def _labels(self, labels, n):
+        if not self.conditional:
+            if labels is not None:
+                raise ValueError("this VAE is unconditional; do not pass labels")
+            return None
+        if labels is None:
+            raise ValueError("a conditional VAE needs the labels of the images")
+        return _check_labels(labels, n, self.num_classes)
+
+    def _batched(self, fn, n, *arrays, batch: int = 500):
+        outs = [fn(*(None if a is None else a[i:i + batch] for a in arrays))
+                for i in range(0, n, batch)]
+        if isinstance(outs[0], (tuple, list)):  # the encoder returns [mu, log_var]
+            return tuple(np.concatenate([np.asarray(o[k]) for o in outs]) for k in range(len(outs[0])))
+        return np.concatenate([np.asarray(o) for o in outs])
+
+    def encode(self, images, labels=None):
+        """uint8 images (and labels) -> ``(mu, log_var)`` arrays of shape (N, latent_dim)."""
+        x = to_unit_float(images)
+        y = self._labels(labels, len(x))
+        return self._batched(lambda a, b: self._encode(a, b, False), len(x), x, y)
+
+    def decode(self, z, labels=None) -> np.ndarray:
+        """Latent codes (N, latent_dim) (and labels) -> decoder means in [0, 1], (N, H, W, C)."""
+        z = np.asarray(z, np.float32).reshape(-1, self.latent_dim)
+        y = self._labels(labels, len(z))
+        return self._batched(lambda a, b: tf.sigmoid(self._decode(a, b, False)), len(z), z, y)
+
+    def generate(self, z, labels=None):
+        """Decoder means scaled to [-1, 1]: the same contract as :meth:`augkit.gan.GAN.generate`,
+        so the GAN widgets work on VAEs too."""
+        return 2.0 * self.decode(z, labels) - 1.0
+
+    def reconstruct(self, images, labels=None, *, sample: bool = False, seed=None) -> np.ndarray:
+        """uint8 images -> uint8 reconstructions: decode the posterior mean (``sample=False``)
+        or one draw :math:`z \\sim q(z \\mid x)` (deterministic under ``seed``)."""
+        mu, log_var = self.encode(images, labels)
+        z = mu
+        if sample:
+            eps = np.random.default_rng(seed).standard_normal(mu.shape).astype(np.float32)
+            z = mu + np.exp(0.5 * log_var) * eps
+        return to_uint8(self.decode(z, labels))
+
+    def sample(self, n: int, labels=None, seed: int | None = None):
+        """``n`` new images from the *prior* :math:`z \\sim \\mathcal N(0, I)`, uint8, (n, H, W, C).
+
+        Not reconstructions: no image goes in. Deterministic under ``seed``. A conditional
+        VAE also returns the labels (``None`` cycles through the classes; an int asks for
+        one class; an array gives one label per image), like :meth:`augkit.gan.GAN.sample`.
+        """
+        if int(n) != n or n <= 0:
+            raise ValueError(f"n must be a positive integer, got {n!r}")
+        z = np.random.default_rng(seed).standard_normal((int(n), self.latent_dim)).astype(np.float32)
+        if not self.conditional:
+            if labels is not None:
+                raise ValueError("this VAE is unconditional; do not pass labels")
+            return to_uint8(self.decode(z))
+        y = (np.arange(int(n)) % self.num_classes).astype(np.int32) if labels is None else labels
+        y = _check_labels(np.full(int(n), y) if np.ndim(y) == 0 else y, int(n), self.num_classes)
+        return to_uint8(self.decode(z, y)), y
+
+    def save_networks(self, path) -> None:
+        """Encoder and decoder weights into one ``.weights.h5`` (no optimizer state: for shipping)."""
+        _Networks(self.encoder, self.decoder).save_weights(path)
+
+    def load_networks(self, path) -> None:
+        """Load a file written by :meth:`save_networks`."""
+        _Networks(self.encoder, self.decoder).load_weights(path)
+
+    def kl_per_dimension(self, images, labels=None) -> np.ndarray:
+        """Mean KL of each latent dimension over ``images`` (nats). A dimension near 0 is
+        *inactive*: its posterior equals the prior for every image, it carries no information
+        (posterior collapse, notebook 05)."""
+        mu, log_var = self.encode(images, labels)
+        return (0.5 * (mu ** 2 + np.exp(log_var) - 1.0 - log_var)).mean(axis=0)
+
+
+class ConditionalVAE(VAE):
+    """VAE whose encoder and decoder both see the class: ``fit`` on ``(images, labels)``."""
+
+    conditional = True
+
+    def _split(self, data):
+        return data[0], tf.cast(tf.reshape(data[1], [-1]), tf.int32)
+
+    def _encode(self, x, labels, training):
+        return self.encoder([x, labels], training=training)
+
+    def _decode(self, z, labels, training):
+        return self.decoder([z, labels], training=training)
+
+    def call(self, inputs, training=False):
+        x, labels = inputs
+        mu, _ = self._encode(x, labels, training)
+        return self._decode(mu, labels, training)
+
+
+class _Networks(keras.Model):
+    """A container that holds only the two networks, so their file holds no optimizer."""
+
+    def __init__(self, encoder, decoder):
+        super().__init__()
+        self.encoder, self.decoder = encoder, decoder
+        self.built = True
+
+
+def _check_labels(labels, n, num_classes) -> np.ndarray:
+    y = np.asarray(labels).reshape(-1)
+    if y.shape != (n,):
+        raise ValueError(f"labels must be one class or {n} classes, got shape {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= num_classes:
+        raise ValueError(f"labels must be integers in 0..{num_classes - 1}")
+    return y.astype(np.int32)
+
+
+# Decoder likelihood per dataset: binarized-looking digits suit a Bernoulli decoder;
+# colour photos are not black-or-white, so CIFAR-10 uses a Gaussian with a stated sigma.
+DEFAULT_LIKELIHOOD = {"mnist": "bernoulli", "fashion_mnist": "bernoulli", "cifar10": "gaussian"}
+
+
+def build_vae(dataset: str = "mnist", conditional: bool = False, latent_dim: int = 16, *,
+              beta: float = 1.0, likelihood: str | None = None, sigma: float = 0.1,
+              width: int = 32, seed: int = 0, lr: float = 1e-3) -> VAE:
+    """A compiled (conditional) VAE for ``dataset`` with :mod:`augkit.nets` networks.
+
+    ``sigma`` is the Gaussian decoder's fixed standard deviation on the [0, 1] pixel scale
+    (ignored by the Bernoulli decoder): a smaller sigma weighs reconstruction more, exactly
+    like a smaller beta (notebook 02).
+    """
+    from augkit import nets
+
+    if int(latent_dim) != latent_dim or latent_dim < 1:
+        raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
+    keras.utils.set_random_seed(seed)
+    shape = nets.IMAGE_SHAPES[dataset]
+    k = 10 if conditional else None
+    cls = ConditionalVAE if conditional else VAE
+    model = cls(nets.build_encoder(shape, latent_dim, k, width=width),
+                nets.build_decoder(latent_dim, shape, k, width=width), latent_dim, beta=beta,
+                likelihood=likelihood or DEFAULT_LIKELIHOOD[dataset], sigma=sigma, seed=seed)
+    model.compile(keras.optimizers.Adam(lr))
+    # Build the optimizer now so that checkpoints and saved weights line up from the start.
+    model.optimizer.build(model.trainable_weights)
+    return model
+
+
+def train_vae(model: VAE, x, y=None, *, epochs: int, batch_size: int = 64, steps_per_epoch=None,
+              checkpoint_dir=None, resume: bool = False, progress: bool = True,
+              sample_every: bool = True, seed: int = 0, extra_callbacks=(), validation=None):
+    """Fit ``model`` on uint8 images ``x`` (and labels ``y``) with the standard callbacks.
+
+    Returns ``(history, recorder, guard)`` exactly like :func:`augkit.gan.train_gan`.
+    ``validation=(x_val, y_val)`` (uint8) adds ``val_*`` curves: a train/test gap in the
+    negative ELBO is overfitting, which a sample grid cannot show.
+    """
+    from augkit import callbacks
+
+    val = None
+    if validation is not None:
+        val = (to_unit_float(validation[0]), validation[1])
+    return callbacks.fit_generative(model, to_unit_float(x), y, epochs=epochs,
+                                    batch_size=batch_size, steps_per_epoch=steps_per_epoch,
+                                    checkpoint_dir=checkpoint_dir, resume=resume,
+                                    progress=progress, sample_every=sample_every, seed=seed,
+                                    extra_callbacks=extra_callbacks, validation_data=val)
