@@ -334,6 +334,23 @@ def from_unit(x) -> np.ndarray:
     return np.clip(np.rint(np.asarray(x, np.float32) * 255.0), 0, 255).astype(np.uint8)
 
 
+def class_labels(n: int, labels=None, num_classes: int = 10) -> np.ndarray:
+    """The ``n`` int32 labels a conditional model is asked to draw.
+
+    ``None`` cycles through the classes (0, 1, ..., 9, 0, ...), an int asks for one class,
+    an array gives one label per image. Anything else is a clear ``ValueError``.
+    Shared by :meth:`augkit.gan.GAN.sample` and :meth:`augkit.vae.VAE.sample` (notebook 04).
+    """
+    if labels is None:
+        return (np.arange(n) % num_classes).astype(np.int32)
+    y = np.full(n, labels) if np.ndim(labels) == 0 else np.asarray(labels).reshape(-1)
+    if y.shape != (n,):
+        raise ValueError(f"labels must be one class or {n} classes, got shape {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= num_classes:
+        raise ValueError(f"labels must be integers in 0..{num_classes - 1}")
+    return y.astype(np.int32)
+
+
 def stratified_indices(y: np.ndarray, n_per_class: int, seed: int = 0) -> np.ndarray:
     """Sorted indices of ``n_per_class`` examples of every class, chosen by ``seed``.
 

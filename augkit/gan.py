@@ -121,23 +121,13 @@ class GAN(keras.Model):
             raise ValueError(f"n must be a positive integer, got {n!r}")
         rng = np.random.default_rng(seed)
         z = rng.standard_normal((int(n), self.latent_dim)).astype(np.float32)
-        y = self._labels_for(int(n), labels) if self.conditional else None
+        y = data.class_labels(int(n), labels, self.num_classes) if self.conditional else None
         out = []
         for i in range(0, int(n), 500):
             batch = self.generate(z[i:i + 500], None if y is None else y[i:i + 500])
             out.append(np.asarray(batch))
         images = data.from_minus1_1(np.concatenate(out))
         return (images, y) if self.conditional else images
-
-    def _labels_for(self, n, labels):
-        if labels is None:
-            return (np.arange(n) % self.num_classes).astype(np.int32)
-        y = np.full(n, labels) if np.ndim(labels) == 0 else np.asarray(labels)
-        if y.shape != (n,):
-            raise ValueError(f"labels must be one class or {n} classes, got shape {y.shape}")
-        if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= self.num_classes:
-            raise ValueError(f"labels must be integers in 0..{self.num_classes - 1}")
-        return y.astype(np.int32)
 
 
 class ConditionalGAN(GAN):

@@ -28,7 +28,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from augkit import losses
+from augkit import data, losses
 
 
 def to_unit_float(images) -> np.ndarray:
@@ -36,13 +36,12 @@ def to_unit_float(images) -> np.ndarray:
     x = np.asarray(images)
     if x.dtype != np.uint8:
         raise ValueError(f"expected uint8 images in [0, 255], got dtype {x.dtype}")
-    x = x.astype(np.float32) / 255.0
+    x = data.to_unit(x)
     return x[..., None] if x.ndim == 3 else x
 
 
-def to_uint8(unit) -> np.ndarray:
-    """Decoder means in [0, 1] -> uint8 images, rounded and clipped."""
-    return np.clip(np.rint(np.asarray(unit) * 255.0), 0, 255).astype(np.uint8)
+# Decoder means in [0, 1] -> uint8 images, rounded and clipped.
+to_uint8 = data.from_unit
 
 
 class VAE(keras.Model):
@@ -138,7 +137,7 @@ class VAE(keras.Model):
             return None
         if labels is None:
             raise ValueError("a conditional VAE needs the labels of the images")
-        return _check_labels(labels, n, self.num_classes)
+        return data.class_labels(n, labels, self.num_classes)
 
     def _batched(self, fn, n, *arrays, batch: int = 500):
         outs = [fn(*(None if a is None else a[i:i + batch] for a in arrays))
@@ -188,8 +187,7 @@ class VAE(keras.Model):
             if labels is not None:
                 raise ValueError("this VAE is unconditional; do not pass labels")
             return to_uint8(self.decode(z))
-        y = (np.arange(int(n)) % self.num_classes).astype(np.int32) if labels is None else labels
-        y = _check_labels(np.full(int(n), y) if np.ndim(y) == 0 else y, int(n), self.num_classes)
+        y = data.class_labels(int(n), labels, self.num_classes)
         return to_uint8(self.decode(z, y)), y
 
     def save_networks(self, path) -> None:
@@ -235,15 +233,6 @@ class _Networks(keras.Model):
         super().__init__()
         self.encoder, self.decoder = encoder, decoder
         self.built = True
-
-
-def _check_labels(labels, n, num_classes) -> np.ndarray:
-    y = np.asarray(labels).reshape(-1)
-    if y.shape != (n,):
-        raise ValueError(f"labels must be one class or {n} classes, got shape {y.shape}")
-    if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= num_classes:
-        raise ValueError(f"labels must be integers in 0..{num_classes - 1}")
-    return y.astype(np.int32)
 
 
 # Decoder likelihood per dataset: binarized-looking digits suit a Bernoulli decoder;

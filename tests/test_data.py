@@ -285,3 +285,13 @@ def test_make_dataset_batches_and_scales():
     assert first.max() <= 1.0 and not np.array_equal(first, second)
     with pytest.raises(ValueError, match="scale must be"):
         data.make_dataset(x, scale="bad")
+
+
+def test_class_labels_cycle_repeat_or_check():
+    assert data.class_labels(12).tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
+    assert data.class_labels(3, 7).tolist() == [7, 7, 7]
+    assert data.class_labels(3, np.array([[1], [2], [3]])).dtype == np.int32
+    for bad, match in [(10, "integers in 0..9"), (-1, "integers in 0..9"), (1.5, "integers"),
+                       ([1, 2], "one class or 3 classes")]:
+        with pytest.raises(ValueError, match=match):
+            data.class_labels(3, bad)
