@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from augkit import data, plots
-from augkit.widgets import render_into
+from augkit.widgets import class_buttons, render_into
 
 
 def _grid_into(ax_grid, images, ncols=10):
@@ -68,8 +68,7 @@ class ConditionalExplorer:
 
     def __init__(self, model, class_names, n: int = 20):
         self.model, self.n, self.state = model, n, {}
-        self.label = W.ToggleButtons(options=[(str(c), i) for i, c in enumerate(class_names)],
-                                     value=0, description="class", style={"button_width": "48px"})
+        self.label = class_buttons(class_names)
         self.seed = W.IntSlider(value=0, min=0, max=100, description="seed", continuous_update=False)
         self.out = W.Output()
         self.widget = W.VBox([self.label, self.seed, self.out])

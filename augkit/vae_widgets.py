@@ -13,7 +13,7 @@ import numpy as np
 
 from augkit import plots, vae
 from augkit.gan_widgets import _grid_into
-from augkit.widgets import render_into
+from augkit.widgets import class_buttons, render_into
 
 
 def _show_image(ax, image, title=""):
@@ -134,9 +134,7 @@ class StyleExplorer:
             raise ValueError("StyleExplorer takes a conditional VAE")
         self.model, self.images, self.labels = model, np.asarray(images), np.asarray(labels)
         self.state: dict = {}
-        self.label = W.ToggleButtons(options=[(str(c), i) for i, c in enumerate(class_names)],
-                                     value=int(self.labels[index]), description="class",
-                                     style={"button_width": "48px"})
+        self.label = class_buttons(class_names, int(self.labels[index]))
         self.index = W.BoundedIntText(value=index, min=0, max=len(self.images) - 1,
                                       description="style of #")
         self.sliders = [W.FloatSlider(value=0.0, min=-3.0, max=3.0, step=0.1,

@@ -34,6 +34,15 @@ def render_into(output: W.Output, fig, dpi: int = 80) -> None:
                                 "text/plain": "<Figure>"}},)
 
 
+def class_buttons(class_names, value: int = 0) -> W.ToggleButtons:
+    """One toggle button per class, wide enough for the longest name ("automobile" as well
+    as "7"): a fixed width cut CIFAR-10's names to "ai..." in JupyterLab. Used by the class
+    selectors of notebooks 04-06."""
+    width = max(40, 8 * max(len(str(c)) for c in class_names) + 16)
+    return W.ToggleButtons(options=[(str(c), i) for i, c in enumerate(class_names)], value=value,
+                           description="class", style={"button_width": f"{width}px"})
+
+
 class SubsetPreview:
     """Slider for the number of labeled examples per class; redraws the subset grid.
 

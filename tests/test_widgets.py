@@ -51,3 +51,31 @@ def test_image_grid_handles_color_and_channels():
     plt.close(fig)
     with pytest.raises(ValueError):
         plots.image_grid(np.zeros((0, 8, 8), np.uint8))
+
+
+def test_class_buttons_fit_the_longest_name():
+    digits = widgets.class_buttons(data.CLASS_NAMES["mnist"], value=3)
+    photos = widgets.class_buttons(data.CLASS_NAMES["cifar10"])
+    assert digits.value == 3 and digits.options[3] == ("3", 3)
+    assert photos.options[1] == ("automobile", 1)
+    width = int(photos.style.button_width.removesuffix("px"))
+    # about 7 px per character in JupyterLab's 13 px UI font, plus the button's padding
+    assert width >= 7 * len("automobile") + 16 and int(digits.style.button_width[:-2]) < width
+
+
+def test_jupyterlab_has_the_widget_front_end_that_matches_ipywidgets():
+    """JupyterLab shows "Error displaying widget: model not found" when its widget front-end
+    does not match the kernel's ipywidgets; the install must bring the matching pair.
+    (Sliders moved in a real JupyterLab: tests/browser/lab_widgets.py.)"""
+    import json
+    import sys
+    from pathlib import Path
+
+    import ipywidgets
+
+    package = (Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "@jupyter-widgets"
+               / "jupyterlab-manager" / "package.json")
+    assert package.is_file(), f"no JupyterLab widget front-end in {sys.prefix}"
+    front_end = json.loads(package.read_text())["version"]
+    # ipywidgets 8 speaks widget protocol 2, which the front-end's 5.x releases implement.
+    assert ipywidgets.__version__.startswith("8.") and front_end.startswith("5."), (ipywidgets.__version__, front_end)
