@@ -90,6 +90,7 @@ def cmd_run(args) -> int:
         raise UsageError(f"cannot create output folder {out_dir}: {exc.strerror}") from exc
     out = out_dir / nb_path.name
     nb = nbformat.read(nb_path, as_version=4)
+    config.pin_data_dir()  # the kernel starts in the notebook's folder, not here
     print(f"running {nb_path} (quick mode {'ON' if config.quick() else 'off'}) ...", flush=True)
     start = time.perf_counter()
     client = NotebookClient(nb, timeout=args.timeout, kernel_name="python3",

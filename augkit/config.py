@@ -32,6 +32,18 @@ def offline() -> bool:
     return _flag(OFFLINE_ENV)
 
 
+def pin_data_dir() -> None:
+    """Make a relative ``AUGKIT_DATA_DIR`` absolute, from the current directory.
+
+    Notebook kernels start in ``notebooks/`` and inherit this process's environment, so
+    ``AUGKIT_DATA_DIR=../shared/data`` given in the repository root would point elsewhere
+    there. Called before a kernel starts (``augkit run``, the test suite's conftest).
+    """
+    folder = os.environ.get(DATA_ENV)
+    if folder and not os.path.isabs(folder):
+        os.environ[DATA_ENV] = os.path.abspath(folder)
+
+
 def preset(full, quick_value, *, is_quick: bool | None = None):
     """Pick the full-mode or the quick-mode value of a setting.
 

@@ -56,6 +56,21 @@ def test_run_executes_a_notebook(tmp_path, capsys):
     assert "ZeroDivisionError" in capsys.readouterr().err
 
 
+def test_run_gives_the_kernel_a_relative_data_dir_from_here(tmp_path, monkeypatch, capsys):
+    """The kernel starts in the notebook's folder; AUGKIT_DATA_DIR=data must still mean ./data."""
+    import nbformat
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "nbs").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AUGKIT_DATA_DIR", "data")
+    code = "import os\nprint(os.path.isdir(os.environ['AUGKIT_DATA_DIR']), os.environ['AUGKIT_DATA_DIR'])"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)]), "nbs/where.ipynb")
+    assert cli.main(["run", "nbs/where.ipynb", "--out-dir", "out"]) == 0
+    printed = nbformat.read("out/where.ipynb", as_version=4).cells[0].outputs[0]["text"].split()
+    assert printed == ["True", str(tmp_path / "data")]
+
+
 def test_console_script_is_installed():
     exe = shutil.which("augkit") or str(__import__("pathlib").Path(sys.executable).parent / "augkit")
     res = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
