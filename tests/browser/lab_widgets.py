@@ -21,6 +21,7 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 SHOTS = os.environ.get("SHOTS")  # a folder: screenshots of each widget cell before and after
+PAINT_WAIT = 5  # seconds for headless Chromium to finish painting before a screenshot
 URL = "http://127.0.0.1:8899/lab/tree/{}?reset"
 PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 KERNEL_IDLE = """() => {
@@ -90,7 +91,7 @@ def snap(page, cell, path):
     """A viewport screenshot cut to the cell; headless Chromium paints large images in tiles,
     so a shot taken a second after the redraw can show them half-painted."""
     cell.scroll_into_view_if_needed()
-    time.sleep(float(os.environ.get("SNAP_WAIT", 5)))
+    time.sleep(PAINT_WAIT)
     page.screenshot(path=path, clip=cell.bounding_box())
 
 
@@ -123,7 +124,6 @@ def check_cell(page, cell, shot=None):
         results.append(redraws(page, cell, edit, f"number box {j + 1}"))
     if shot:  # once the kernel has drawn every queued picture and the browser has decoded it
         page.wait_for_function(KERNEL_IDLE, timeout=60_000)
-        time.sleep(1)
         page.wait_for_function(IMAGES_LOADED, arg=cell.element_handle(), timeout=20_000)
         snap(page, cell, f"{shot}-after.png")
     return results

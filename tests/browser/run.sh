@@ -18,7 +18,10 @@ JUPYTERLAB_SETTINGS_DIR=$work/.settings AUGKIT_QUICK=1 .venv/bin/jupyter lab --n
     --LabApp.expose_app_in_browser=True --ServerApp.root_dir="$work" > "$work/lab.log" 2>&1 &
 lab=$!
 trap 'kill $lab 2>/dev/null' EXIT
-sleep 10
+for _ in $(seq 60); do   # until the server answers (a minute at most)
+  curl -sf -o /dev/null http://127.0.0.1:8899/lab && break
+  sleep 1
+done
 status=0
 for nb in "${notebooks[@]}"; do
   echo "== $nb"
