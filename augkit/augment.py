@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
 
+from augkit import datasets
+
 LABEL_PRESERVING = ("rotation", "translation", "zoom", "flip", "contrast", "brightness",
                     "noise", "erasing", "elastic", "randaugment")
 LABEL_MIXING = ("mixup", "cutmix")
@@ -76,16 +78,6 @@ class AugmentConfig:
         return [k for k, v in asdict(self).items() if v]
 
 
-# Per-dataset defaults at strength 1: the settings usually found to help small CNNs.
-# Digits get no flips (a mirrored 2 is no digit) and gentler colour changes
-# (there is no colour); natural photos keep their label under a horizontal flip.
-_DEFAULTS = {
-    "mnist": AugmentConfig(rotation=12, translation=0.1, zoom=0.1, noise=0.03),
-    "fashion_mnist": AugmentConfig(rotation=8, translation=0.08, zoom=0.08, flip=True, noise=0.02),
-    # For photos the standard recipe (flip + small shifts) is kept: rotation, zoom and
-    # colour jitter on top made a CPU-budget CNN under-fit in our runs (notebook 03).
-    "cifar10": AugmentConfig(translation=0.1, flip=True),
-}
 _CAPS = {"noise": 1.0, "translation": 1.0, "zoom": 0.9, "contrast": 1.0, "brightness": 1.0, "erasing": 1.0,
          "elastic": 1.0, "rotation": 180.0}
 
@@ -96,11 +88,9 @@ def default_config(dataset: str, strength: float = 1.0) -> AugmentConfig:
     ``strength=0`` is the identity, 1 the recommended setting, 2-3 deliberately too much.
     Flips are on for any strength > 0 where the dataset allows them.
     """
-    if dataset not in _DEFAULTS:
-        raise ValueError(f"no augmentation defaults for {dataset!r}; choose one of {sorted(_DEFAULTS)}")
+    base = AugmentConfig(**datasets.get(dataset).augment)  # per-dataset, in the registry
     if not np.isfinite(strength) or strength < 0:
         raise ValueError(f"strength must be >= 0, got {strength!r}")
-    base = _DEFAULTS[dataset]
     scaled = {}
     for f in fields(base):
         value = getattr(base, f.name)
@@ -194,7 +184,8 @@ class LabelMixer:
     The partner :math:`j` is a random permutation of the batch.
     """
 
-    def __init__(self, method: str = "mixup", alpha: float = 0.2, num_classes: int = 10, seed: int = 0):
+    def __init__(self, method: str = "mixup", alpha: float = 0.2, *, num_classes: int,
+                 seed: int = 0):
         import keras
 
         if method not in LABEL_MIXING:

@@ -2,22 +2,29 @@
 
 * :class:`SampleRecorder`: a fixed-noise sample grid after every epoch (for playback),
 * :class:`StepHistory`: the logged metrics every few steps (finer than Keras' History),
+* :class:`EpochLog`: the per-epoch logs, continuous across a resume (Keras' History is not),
 * :class:`DivergenceGuard`: stops on a non-finite loss or a collapsed discriminator and
-  restores the last good weights, with a message that says what happened,
-* :class:`Checkpointer`: weights, optimizer state and epoch after every epoch, for resume,
+  restores the last good state (weights, optimizer slots, random generators),
+* :class:`Checkpointer`: a complete checkpoint after every healthy epoch
+  (:mod:`augkit.checkpoints`), for resume,
 * :class:`ProgressBar`: one tqdm bar over epochs with the latest losses.
+
+Each recording callback can ``load`` a saved record and report ``record()``, so that a
+resumed run's record continues the interrupted one. The loop that wires them together
+is :func:`augkit.loop.fit`.
 
 Introduced in ``notebooks/04_gan_mnist.ipynb``.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
+import time
 
 import keras
 import numpy as np
+
+from augkit import checkpoints
 
 
 class SampleRecorder(keras.callbacks.Callback):
@@ -37,6 +44,17 @@ class SampleRecorder(keras.callbacks.Callback):
         out = self.model.sample(self.n, labels=self.labels, seed=self.seed)
         self.frames.append(out[0] if isinstance(out, tuple) else out)
 
+    def load(self, record: dict) -> None:
+        self.frames = list(record.get("frames", []))
+        labels = record.get("frame_labels")
+        self.labels = labels if labels is not None and len(labels) else None
+
+    def record(self) -> dict:
+        out = {"frame_labels": np.asarray(self.labels if self.labels is not None else [])}
+        if self.frames:
+            out["frames"] = np.stack(self.frames)
+        return out
+
 
 class StepHistory(keras.callbacks.Callback):
     """Record the running metrics every ``every`` training steps across epochs."""
@@ -54,14 +72,45 @@ class StepHistory(keras.callbacks.Callback):
             for k, v in logs.items():
                 self.logs.setdefault(k, []).append(float(v))
 
+    def load(self, record: dict) -> None:
+        self.steps = [int(v) for v in record.get("steps", [])]
+        self.step = self.steps[-1] if self.steps else 0
+        self.logs = {k[4:]: list(map(float, v)) for k, v in record.items() if k.startswith("log_")}
+
+    def record(self) -> dict:
+        return {"steps": np.asarray(self.steps), **{f"log_{k}": np.asarray(v)
+                                                    for k, v in self.logs.items()}}
+
+
+class EpochLog(keras.callbacks.Callback):
+    """Per-epoch logs in ``history`` (like Keras' History), continuous across a resume."""
+
+    def __init__(self):
+        super().__init__()
+        self.history: dict[str, list[float]] = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        for k, v in (logs or {}).items():
+            self.history.setdefault(k, []).append(float(v))
+
+    def load(self, record: dict) -> None:
+        self.history = {k[6:]: list(map(float, v)) for k, v in record.items()
+                        if k.startswith("epoch_")}
+
+    def record(self) -> dict:
+        return {f"epoch_{k}": np.asarray(v) for k, v in self.history.items()}
+
 
 class DivergenceGuard(keras.callbacks.Callback):
-    """Stop training when it has diverged, and put back the last good weights.
+    """Stop training when it has diverged, and put back the last healthy state.
 
     Fires when any logged metric is NaN/inf, or when the discriminator has *won*:
     mean D(x) - mean D(G(z)) above ``collapse_gap`` for ``patience`` consecutive steps.
-    Then D's gradient to G vanishes (notebook 01) and training cannot recover. Good
-    weights are snapshotted at the start and after every healthy epoch.
+    Then D's gradient to G vanishes (notebook 01) and training cannot recover. The state
+    is snapshotted at the start and after every healthy epoch: the weights, the
+    optimizer's slots (Adam's moments hold the NaN too, and would re-poison restored
+    weights at the next step) and the random generators. The :class:`Checkpointer` never
+    writes an epoch on which the guard fired.
     """
 
     def __init__(self, patience: int = 200, collapse_gap: float = 0.98, verbose: bool = True):
@@ -71,10 +120,15 @@ class DivergenceGuard(keras.callbacks.Callback):
         self._bad = 0
         self._good = None
 
+    def _variables(self):
+        return [*self.model.weights, *checkpoints.optimizer_variables(self.model).values(),
+                *checkpoints.seed_states(self.model)]
+
     def _snapshot(self):
-        self._good = [w.numpy().copy() for w in self.model.weights]
+        self._good = [np.asarray(v).copy() for v in self._variables()]
 
     def on_train_begin(self, logs=None):
+        checkpoints.build_optimizers(self.model)
         self._snapshot()
 
     def on_epoch_end(self, epoch, logs=None):
@@ -93,82 +147,42 @@ class DivergenceGuard(keras.callbacks.Callback):
                        f"(D(x) - D(G(z)) = {gap:.3f}): the generator gets no gradient")
 
     def _stop(self, reason: str):
-        for w, value in zip(self.model.weights, self._good, strict=True):
-            w.assign(value)
+        for v, value in zip(self._variables(), self._good, strict=True):
+            v.assign(value)
         self.model.stop_training = True
-        self.message = (f"Training stopped: {reason}. Restored the weights from the last healthy "
-                        "epoch. Try a lower learning rate, the non-saturating loss, or a new seed.")
+        self.message = (f"Training stopped: {reason}. Restored the weights and optimizer state "
+                        "of the last healthy epoch. Try a lower learning rate, the "
+                        "non-saturating loss, or a new seed.")
         if self.verbose:
             print(self.message)
 
 
 class Checkpointer(keras.callbacks.Callback):
-    """After every epoch write each network's ``.weights.h5``, ``optimizers.npz`` and ``state.json``.
+    """After every healthy epoch, a complete checkpoint (:func:`augkit.checkpoints.save`).
 
-    :func:`restore` loads all three, so an interrupted run resumes at the next epoch
-    with the same weights *and* Adam moments.
+    ``recorders`` are the callbacks whose ``record()`` makes up the training record;
+    ``seconds`` is the training time already spent before this run (a resumed run).
     """
 
-    def __init__(self, directory, meta: dict | None = None):
+    def __init__(self, directory, *, guard: DivergenceGuard, recorders=(), meta=None,
+                 seconds: float = 0.0):
         super().__init__()
-        self.dir = Path(directory)
-        self.meta = meta or {}
-        self.initial_epoch = 0
+        self.dir, self.guard, self.recorders = directory, guard, recorders
+        self.meta, self.seconds = meta or {}, seconds
+        self._start = None
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        self.dir.mkdir(parents=True, exist_ok=True)
-        for name, net in _networks(self.model).items():
-            net.save_weights(self.dir / f"{name}.weights.h5")
-        np.savez(self.dir / "optimizers.npz", **_optimizer_arrays(self.model))
-        state = {"epoch": epoch + 1, "logs": {k: float(v) for k, v in (logs or {}).items()},
-                 **self.meta}
-        (self.dir / "state.json").write_text(json.dumps(state, indent=1))
-
-
-_NETWORK_NAMES = ("generator", "discriminator", "encoder", "decoder")
-
-
-def _networks(model) -> dict:
-    """The sub-networks a composite model trains (each saved on its own), or the model itself."""
-    nets = {n: getattr(model, n) for n in _NETWORK_NAMES if getattr(model, n, None) is not None}
-    return nets or {"model": model}
-
-
-def _optimizers(model):
-    return {name: getattr(model, name) for name in ("d_optimizer", "g_optimizer", "optimizer")
-            if getattr(model, name, None) is not None}
-
-
-def _optimizer_arrays(model) -> dict:
-    arrays = {}
-    for name, opt in _optimizers(model).items():
-        for i, v in enumerate(opt.variables):
-            arrays[f"{name}/{i}"] = np.asarray(v)
-    return arrays
-
-
-def restore(model, directory) -> int:
-    """Load a :class:`Checkpointer` directory into a compiled model; return the epoch to resume at.
-
-    Returns 0 when there is no checkpoint. Optimizer variables are created first by
-    building each optimizer on its network's weights, then overwritten.
-    """
-    directory = Path(directory)
-    if not (directory / "state.json").is_file():
-        return 0
-    for name, net in _networks(model).items():
-        net.load_weights(directory / f"{name}.weights.h5")
-    saved = np.load(directory / "optimizers.npz")
-    nets = {"d_optimizer": "discriminator", "g_optimizer": "generator"}
-    for name, opt in _optimizers(model).items():
-        if not opt.built:
-            net = getattr(model, nets.get(name, ""), model)
-            opt.build(net.trainable_weights)
-        for i, v in enumerate(opt.variables):
-            key = f"{name}/{i}"
-            if key in saved.files:
-                v.assign(saved[key])
-    return int(json.loads((directory / "state.json").read_text())["epoch"])
+        if self.guard.message is not None:
+            return  # a diverged epoch is never a good checkpoint
+        record = {}
+        for cb in self.recorders:
+            record.update(cb.record())
+        checkpoints.save(self.model, self.dir, epoch=epoch + 1,
+                         seconds=self.seconds + time.perf_counter() - self._start,
+                         meta=self.meta, record=record)
 
 
 class ProgressBar(keras.callbacks.Callback):
@@ -190,37 +204,3 @@ class ProgressBar(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self.bar.close()
-
-
-def fit_generative(model, images, labels=None, *, epochs: int, batch_size: int = 64,
-                   steps_per_epoch=None, checkpoint_dir=None, resume: bool = False,
-                   progress: bool = True, sample_every: bool = True, seed: int = 0,
-                   extra_callbacks=(), validation_data=None):
-    """``model.fit`` on float ``images`` (already scaled for the model) with the standard callbacks.
-
-    Shared by :func:`augkit.gan.train_gan` and :func:`augkit.vae.train_vae`. Returns
-    ``(history, recorder, guard)``. Labels are fed only to conditional models.
-    ``validation_data`` (images, labels) is evaluated after each epoch (``val_*`` logs).
-    """
-    import tensorflow as tf
-
-    def dataset(x, y):
-        return tf.data.Dataset.from_tensor_slices((x, np.asarray(y)) if model.conditional else x)
-
-    # cache before shuffle, so each epoch is reshuffled; drop_remainder keeps one traced shape.
-    ds = dataset(images, labels).cache().shuffle(len(images), seed=seed)
-    ds = ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-    val = None
-    if validation_data is not None:
-        val = dataset(*validation_data).batch(500)
-    initial_epoch = restore(model, checkpoint_dir) if (resume and checkpoint_dir) else 0
-    recorder, guard = SampleRecorder(), DivergenceGuard()
-    cbs = [guard, *([recorder] if sample_every else []), *extra_callbacks]
-    if checkpoint_dir:
-        cbs.append(Checkpointer(checkpoint_dir))
-    if progress:
-        cbs.append(ProgressBar(epochs, initial_epoch, desc=model.name))
-    history = model.fit(ds, epochs=epochs, initial_epoch=initial_epoch, shuffle=False,
-                        steps_per_epoch=steps_per_epoch, callbacks=cbs, verbose=0,
-                        validation_data=val)
-    return history, recorder, guard

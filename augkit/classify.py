@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from augkit import config
+from augkit import datasets
 
 
 @dataclass(frozen=True)
@@ -28,21 +28,15 @@ class Budget:
     lr: float = 1e-3
 
 
-# Measured on 2 CPU cores: ~12 ms (MNIST, width 16) / ~40 ms (CIFAR-10, width 32) per step.
-BUDGETS = {
-    "mnist": Budget(steps=800), "fashion_mnist": Budget(steps=800), "cifar10": Budget(steps=2000),
-}
-# Photos need more filters than digits: width 16 left CIFAR-10 at ~44 % with 200 per class.
-WIDTHS = {"mnist": 16, "fashion_mnist": 16, "cifar10": 32}
 QUICK_BUDGET = Budget(steps=80, lr=2e-3)
 
 
-def budget_for(dataset: str) -> Budget:
-    """The standard budget for ``dataset`` (a tiny one in quick mode)."""
-    return config.preset(BUDGETS[dataset], QUICK_BUDGET)
+def budget_for(dataset: str, quick: bool) -> Budget:
+    """The standard budget for ``dataset`` (:mod:`augkit.datasets`), or a tiny one when ``quick``."""
+    return QUICK_BUDGET if quick else Budget(steps=datasets.get(dataset).classifier_steps)
 
 
-def build_classifier(input_shape, num_classes: int = 10, width: int = 16, dropout: float = 0.3,
+def build_classifier(input_shape, num_classes: int, width: int = 16, dropout: float = 0.3,
                      seed: int = 0):
     """A small CNN taking raw pixels in [0, 255] and returning logits.
 
@@ -70,64 +64,61 @@ def build_classifier(input_shape, num_classes: int = 10, width: int = 16, dropou
     return keras.Model(inputs, outputs, name="small_cnn")
 
 
-def _train_pipeline(x, y, budget: Budget, augmenter, mixer, num_classes: int, seed: int):
-    import tensorflow as tf
-
-    x = np.asarray(x, np.float32)
-    if x.ndim == 3:
-        x = x[..., None]
-    onehot = np.eye(num_classes, dtype=np.float32)[np.asarray(y).reshape(-1)]
-    ds = tf.data.Dataset.from_tensor_slices((x, onehot)).cache()
-    ds = ds.shuffle(len(x), seed=seed).repeat().batch(budget.batch_size, drop_remainder=False)
-
-    def aug(images, labels):
-        if augmenter is not None:
-            images = augmenter(images)
-        if mixer is not None:
-            images, labels = mixer(images, labels)
-        return images, labels
-
-    if augmenter is not None or mixer is not None:
-        ds = ds.map(aug)  # sequential map: keeps the random stream deterministic under a seed
-    return ds.prefetch(tf.data.AUTOTUNE)
-
-
 def train_classifier(x, y, x_test, y_test, *, budget: Budget, augmenter=None, mixer=None,
-                     seed: int = 0, num_classes: int = 10, width: int = 16, eval_every: int = 0,
-                     verbose: int = 0):
+                     seed: int = 0, num_classes: int | None = None, width: int = 16,
+                     eval_every: int = 0, progress: bool = False):
     """Train the small CNN on ``(x, y)`` and report test accuracy.
 
     ``augmenter`` (label-preserving, :class:`augkit.augment.Augmenter`) and ``mixer``
-    (:class:`augkit.augment.LabelMixer`) are applied to every training batch.
+    (:class:`augkit.augment.LabelMixer`) are applied to every training batch. Training
+    runs through the shared loop (:func:`augkit.loop.fit`) and input pipeline, one
+    "epoch" per ``eval_every`` steps. ``num_classes`` defaults to the labels' range.
     Returns a dict: ``test_acc``, ``test_loss``, ``train_acc`` (on the un-augmented
     training set), ``history`` (``[(step, test_acc), ...]`` when ``eval_every``),
     and the trained ``model``.
     """
     import keras
 
+    from augkit import loop
+
+    y = np.asarray(y).reshape(-1)
+    k = int(num_classes or max(int(y.max()), int(np.max(y_test))) + 1)
     x_test = np.asarray(x_test, np.float32)
     if x_test.ndim == 3:
         x_test = x_test[..., None]
-    model = build_classifier(x_test.shape[1:], num_classes, width=width, seed=seed)
+    model = build_classifier(x_test.shape[1:], k, width=width, seed=seed)
     model.compile(optimizer=keras.optimizers.Adam(budget.lr),
                   loss=keras.losses.CategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
-    ds = _train_pipeline(x, y, budget, augmenter, mixer, num_classes, seed)
-    y_test_1h = np.eye(num_classes, dtype=np.float32)[np.asarray(y_test).reshape(-1)]
-    history = []
-    chunk = eval_every if eval_every else budget.steps
-    done = 0
-    while done < budget.steps:
-        steps = min(chunk, budget.steps - done)
-        model.fit(ds, steps_per_epoch=steps, epochs=1, shuffle=False, verbose=verbose)
-        done += steps
-        if eval_every:
-            history.append((done, model.evaluate(x_test, y_test_1h, batch_size=500, verbose=0)[1]))
+    y_test_1h = np.eye(k, dtype=np.float32)[np.asarray(y_test).reshape(-1)]
+
+    def transform(images, labels):
+        if augmenter is not None:
+            images = augmenter(images)
+        if mixer is not None:
+            images, labels = mixer(images, labels)
+        return images, labels
+
+    chunk = eval_every or budget.steps
+    if budget.steps % chunk:
+        raise ValueError(f"eval_every={eval_every} must divide the budget's {budget.steps} steps")
+    history: list[tuple[int, float]] = []
+
+    def evaluate(epoch, logs):
+        acc = model.evaluate(x_test, y_test_1h, batch_size=500, verbose=0)[1]
+        history.append(((epoch + 1) * chunk, float(acc)))
+
+    evaluator = keras.callbacks.LambdaCallback(on_epoch_end=evaluate) if eval_every else None
+    loop.fit(model, x, y, scale=None, epochs=budget.steps // chunk, steps_per_epoch=chunk,
+             batch_size=budget.batch_size, drop_remainder=False, onehot=k,
+             transform=transform if (augmenter is not None or mixer is not None) else None,
+             sample_every=False, progress=progress, seed=seed,
+             extra_callbacks=[evaluator] if evaluator else ())
     test_loss, test_acc = model.evaluate(x_test, y_test_1h, batch_size=500, verbose=0)
     x_tr = np.asarray(x, np.float32)
     x_tr = x_tr[..., None] if x_tr.ndim == 3 else x_tr
-    train_acc = model.evaluate(x_tr, np.eye(num_classes, dtype=np.float32)[np.asarray(y).reshape(-1)],
-                               batch_size=500, verbose=0)[1]
+    train_acc = model.evaluate(x_tr, np.eye(k, dtype=np.float32)[y], batch_size=500,
+                               verbose=0)[1]
     return {"test_acc": float(test_acc), "test_loss": float(test_loss), "train_acc": float(train_acc),
             "history": history, "model": model}
 
@@ -138,7 +129,7 @@ def mean_std(values) -> tuple[float, float]:
     return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else 0.0
 
 
-def accuracy_grid(dataset: str, x, y, x_test, y_test, *, sizes, strengths, seeds, budget=None,
+def accuracy_grid(dataset: str, x, y, x_test, y_test, *, sizes, strengths, seeds, budget: Budget,
                   mixer_method: str | None = None, eval_every: int = 0,
                   progress: bool = True) -> list[dict]:
     """Train one classifier per (size, strength, seed) and return one row per run.
@@ -149,7 +140,7 @@ def accuracy_grid(dataset: str, x, y, x_test, y_test, *, sizes, strengths, seeds
     if ``mixer_method`` is given, MixUp/CutMix on top. Rows hold ``n_per_class``,
     ``strength``, ``seed``, ``test_acc``, ``train_acc``, ``seconds`` and ``history``
     (test accuracy every ``eval_every`` steps, when set). The network width is the
-    dataset's standard one (:data:`WIDTHS`).
+    dataset's standard one (:mod:`augkit.datasets`).
     """
     import time
 
@@ -157,17 +148,19 @@ def accuracy_grid(dataset: str, x, y, x_test, y_test, *, sizes, strengths, seeds
 
     from augkit import augment, data
 
-    budget = budget or budget_for(dataset)
+    spec = datasets.get(dataset)
     runs = [(n, s, seed) for n in sizes for s in strengths for seed in seeds]
     rows = []
     for n, s, seed in tqdm(runs, desc=f"{dataset} classifiers", disable=not progress):
         xs, ys = data.labeled_subset(x, y, n, seed=seed)
         cfg = augment.default_config(dataset, s)
         aug = None if cfg.is_identity else augment.Augmenter(cfg, seed=seed)
-        mixer = augment.LabelMixer(mixer_method, seed=seed) if mixer_method else None
+        mixer = (augment.LabelMixer(mixer_method, num_classes=spec.num_classes, seed=seed)
+                 if mixer_method else None)
         start = time.perf_counter()
         res = train_classifier(xs, ys, x_test, y_test, budget=budget, augmenter=aug, mixer=mixer,
-                               seed=seed, width=WIDTHS.get(dataset, 16), eval_every=eval_every)
+                               seed=seed, width=spec.classifier_width, eval_every=eval_every,
+                               num_classes=spec.num_classes)
         rows.append({"n_per_class": n, "strength": s, "seed": seed, "test_acc": res["test_acc"],
                      "train_acc": res["train_acc"], "seconds": time.perf_counter() - start,
                      "history": res["history"]})

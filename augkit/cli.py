@@ -1,23 +1,26 @@
 """The ``augkit`` command line.
 
 ``augkit info``          datasets found (and from where), TensorFlow/Keras, CPU/GPU, quick mode
-``augkit run NOTEBOOK``  execute a notebook headless and save the executed copy under runs/
+``augkit run NOTEBOOK [-p NAME VALUE]``  execute a notebook headless (papermill) and save
+                         the executed copy under runs/
 ``augkit train gan|vae|classifier ...``  train, measure and save a model (``--ship`` into the package)
 ``augkit models``        the shipped models with their manifest metrics
 ``augkit sample ...``    write generated images and labels to an .npz file
 
-Bad input ends with one line on stderr and exit status 2, never a traceback.
+Bad input and failures end with one line on stderr that names the file or option at
+fault, and exit status 2; ``augkit --debug ...`` shows the traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import sys
 import time
 from pathlib import Path
 
-from augkit import __version__, config, data
+from augkit import __version__, config, data, datasets
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 
@@ -28,12 +31,12 @@ class UsageError(Exception):
 
 def _dataset_rows(data_dir):
     rows = []
-    for name in data.DATASETS:
+    for name in datasets.NAMES:
         try:
             ((xtr, _), (xte, _)), src = data.load_with_source(name, data_dir)
         except (data.DataNotFoundError, data.DataFormatError) as exc:
             first = str(exc).split(". To fix:")[0]
-            hint = f"not found: {data.HOW_TO_GET[name]} and set ${config.DATA_ENV}"
+            hint = f"not found: {datasets.get(name).how_to_get} and set ${config.DATA_ENV}"
             rows.append((name, "missing", first if isinstance(exc, data.DataFormatError) else hint))
             continue
         size = f"{len(xtr):,} train / {len(xte):,} test, {xtr.shape[1:]}"
@@ -49,7 +52,7 @@ def cmd_info(args) -> int:
         if folder and not Path(folder).expanduser().is_dir():
             raise UsageError(f"{label} points to {folder}, which is not a directory")
     print(f"augkit {__version__}")
-    print(f"quick mode: {'ON' if config.quick() else 'off'} ({config.QUICK_ENV}={os.environ.get(config.QUICK_ENV, '')!r})")
+    print(f"quick mode: {'ON' if config.env_quick() else 'off'} ({config.QUICK_ENV}={os.environ.get(config.QUICK_ENV, '')!r})")
     print(f"data dir:   {args.data_dir or os.environ.get(config.DATA_ENV) or '(none; set ' + config.DATA_ENV + ')'}")
     print(f"keras cache: {data.keras_cache_dir()}")
     import keras
@@ -77,10 +80,17 @@ def _find_notebook(name: str) -> Path:
     raise UsageError(f"no single notebook matches {name!r} (notebooks: {known})")
 
 
+def _parameter_value(text: str):
+    """``True``, ``3``, ``0.5``, ``'a'``... as Python values; anything else stays a string."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
 def cmd_run(args) -> int:
-    import nbformat
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
 
     nb_path = _find_notebook(args.notebook)
     out_dir = Path(args.out_dir)
@@ -89,31 +99,31 @@ def cmd_run(args) -> int:
     except OSError as exc:
         raise UsageError(f"cannot create output folder {out_dir}: {exc.strerror}") from exc
     out = out_dir / nb_path.name
-    nb = nbformat.read(nb_path, as_version=4)
+    params = {name: _parameter_value(value) for name, value in args.parameters or []}
     config.pin_data_dir()  # the kernel starts in the notebook's folder, not here
-    print(f"running {nb_path} (quick mode {'ON' if config.quick() else 'off'}) ...", flush=True)
+    quick = params.get("QUICK", config.env_quick())
+    print(f"running {nb_path} (quick mode {'ON' if quick else 'off'}"
+          f"{', parameters ' + str(params) if params else ''}) ...", flush=True)
     start = time.perf_counter()
-    client = NotebookClient(nb, timeout=args.timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(nb_path.parent)}})
     try:
-        client.execute()
-    except CellExecutionError as exc:
-        nbformat.write(nb, out)
-        last = [ln for ln in str(exc).strip().splitlines() if ln.strip()][-1]
-        raise UsageError(f"{nb_path.name} failed: {last} (executed copy with the error: {out})") from exc
-    nbformat.write(nb, out)
+        # papermill injects the parameters after the cell tagged "parameters", as the
+        # notebook ecosystem does, and always writes the executed copy, errors included.
+        papermill.execute_notebook(str(nb_path), str(out), parameters=params,
+                                   kernel_name="python3", cwd=str(nb_path.parent),
+                                   execution_timeout=args.timeout, progress_bar=False,
+                                   log_output=False)
+    except PapermillExecutionError as exc:
+        raise UsageError(f"{nb_path.name} failed in cell {exc.exec_count}: {exc.ename}: "
+                         f"{exc.evalue} (executed copy with the error: {out})") from exc
+    except TimeoutError as exc:
+        raise UsageError(f"{nb_path.name}: a cell ran past --timeout {args.timeout} s "
+                         f"(executed copy: {out}); raise --timeout or use quick mode") from exc
     print(f"ok: {nb_path.name} ran in {time.perf_counter() - start:.1f} s; executed copy: {out}")
     return 0
 
 
-def _out_dir(args) -> Path:
-    from augkit import metrics
-
-    return metrics.WEIGHTS_DIR if args.ship else Path(args.out_dir)
-
-
 def cmd_train(args) -> int:
-    from augkit import losses, train
+    from augkit import losses, train, zoo
 
     if min(args.epochs, args.batch_size, args.width) <= 0:
         raise UsageError("--epochs, --batch-size and --width must be positive")
@@ -122,28 +132,27 @@ def cmd_train(args) -> int:
         raise UsageError(f"--latent-dim must be positive, got {args.latent_dim}")
     if args.beta < 0 or args.sigma <= 0:
         raise UsageError("--beta must be >= 0 and --sigma > 0")
+    if args.ship and args.out_dir:
+        raise UsageError("--ship writes into augkit/weights; do not combine it with --out-dir")
     command = "augkit " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["train"] else ""
-    out = _out_dir(args)
+    out = zoo.WEIGHTS_DIR if args.ship else Path(args.out_dir or zoo.user_dir())
+    prefix = {"gan": ("cgan", "dcgan"), "vae": ("cvae", "vae")}.get(args.what)
+    name = args.name or (f"classifier_{args.dataset}" if prefix is None
+                         else f"{prefix[0] if args.conditional else prefix[1]}_{args.dataset}")
+    options = {"conditional": args.conditional, "width": args.width}
+    if args.latent_dim:
+        options["latent_dim"] = args.latent_dim
+    if args.what == "gan":
+        options["loss"] = args.loss
     if args.what == "vae":
-        name = args.name or f"{'cvae' if args.conditional else 'vae'}_{args.dataset}"
-        info = train.train_vae_model(args.dataset, name=name, out_dir=out,
-                                     conditional=args.conditional, latent_dim=args.latent_dim or 16,
-                                     beta=args.beta, likelihood=args.likelihood, sigma=args.sigma,
-                                     epochs=args.epochs, batch_size=args.batch_size,
-                                     width=args.width, data_dir=args.data_dir,
-                                     checkpoint_dir=args.checkpoint_dir, resume=args.resume,
-                                     command=command)
-    elif args.what == "classifier":
-        info = train.train_domain_classifier(args.dataset, out_dir=out, epochs=args.epochs,
-                                             data_dir=args.data_dir, command=command)
-    else:
-        name = args.name or f"{'cgan' if args.conditional else 'dcgan'}_{args.dataset}"
-        info = train.train_gan_model(args.dataset, name=name, out_dir=out,
-                                     conditional=args.conditional, epochs=args.epochs,
-                                     batch_size=args.batch_size, loss=args.loss, width=args.width,
-                                     latent_dim=args.latent_dim or 64,
-                                     data_dir=args.data_dir, checkpoint_dir=args.checkpoint_dir,
-                                     resume=args.resume, command=command)
+        options.update(beta=args.beta, likelihood=args.likelihood, sigma=args.sigma)
+    if args.what == "classifier" and args.width == 32:
+        options["width"] = train.DOMAIN_WIDTH
+    info = train.train_model(args.what, args.dataset, name=name, out_dir=out,
+                             quick=config.env_quick(), epochs=args.epochs,
+                             batch_size=args.batch_size, data_dir=args.data_dir,
+                             checkpoint_dir=args.checkpoint_dir, resume=args.resume,
+                             command=command, **options)
     print(f"saved {out / info['file']} in {info['train_seconds']} s; metrics: {info['metrics']}")
     return 0
 
@@ -151,41 +160,51 @@ def cmd_train(args) -> int:
 def cmd_models(args) -> int:
     from augkit import zoo
 
-    models = zoo.manifest()
+    models = zoo.catalogue()
     if not models:
-        print("no shipped models")
+        print("no models")
         return 0
-    print(f"{'name':<22} {'kind':<11} {'dataset':<8} {'train s':>8}  metrics")
-    for name, e in sorted(models.items()):
-        shown = {k: v for k, v in e["metrics"].items() if k != "class_histogram"}
-        print(f"{name:<22} {e['kind']:<11} {e['dataset']:<8} {e['train_seconds']:>8}  {shown}")
+    print(f"{'name':<22} {'kind':<11} {'dataset':<8} {'train s':>8}  {'where':<8} metrics")
+    for name, (e, folder) in models.items():
+        where = "shipped" if folder == zoo.WEIGHTS_DIR else "yours"
+        shown = {k: v for k, v in e.get("metrics", {}).items() if k != "class_histogram"}
+        print(f"{name:<22} {e.get('kind', '?'):<11} {e.get('dataset', '?'):<8} "
+              f"{e.get('train_seconds', '?'):>8}  {where:<8} {shown}")
+    print(f"your models: {zoo.user_dir()}")
     return 0
 
 
 def cmd_sample(args) -> int:
-    from augkit import train, zoo
+    from augkit import zoo
 
     if args.n <= 0:
         raise UsageError(f"--n must be positive, got {args.n}")
     try:
-        zoo.entry(args.model)
+        e = zoo.entry(args.model)
     except zoo.ModelNotFoundError as exc:
         raise UsageError(str(exc)) from None
-    if args.label is not None and not 0 <= args.label <= 9:
-        raise UsageError(f"--label must be a class in 0..9, got {args.label}")
+    k = datasets.get(e["dataset"]).num_classes
+    if args.label is not None and not 0 <= args.label < k:
+        raise UsageError(f"--label must be a class in 0..{k - 1}, got {args.label}")
     out = Path(args.out)
     if out.suffix != ".npz":
         raise UsageError(f"--out must end in .npz, got {out}")
-    if not out.parent.exists() or not os.access(out.parent, os.W_OK):
-        raise UsageError(f"cannot write {out}: folder {out.parent} is missing or not writable")
-    x, y = train.sample_to_file(args.model, args.n, args.label, args.seed, out)
-    print(f"wrote {out}: x {x.shape} {x.dtype}, y {y.shape}")
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a folder; give a file name ending in .npz")
+    if out.exists() and not args.overwrite:
+        raise UsageError(f"--out {out} exists; add --overwrite to replace it")
+    if not out.parent.is_dir() or not os.access(out.parent, os.W_OK):
+        raise UsageError(f"--out {out}: folder {out.parent} is missing or not writable")
+    x_shape, y_shape = zoo.sample_to_file(args.model, args.n, args.label, args.seed, out,
+                                          overwrite=args.overwrite)
+    print(f"wrote {out}: x {x_shape} uint8, y {y_shape}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="augkit", description="augkit: generative data augmentation kit")
     p.add_argument("--version", action="version", version=f"augkit {__version__}")
+    p.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
     sub = p.add_subparsers(dest="command", required=True)
     info = sub.add_parser("info", help="datasets, versions, devices, quick mode")
     info.add_argument("--data-dir", help=f"dataset directory (default: ${config.DATA_ENV})")
@@ -194,11 +213,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("notebook", help="notebook path or name prefix, e.g. 00")
     run.add_argument("--out-dir", default="runs", help="where the executed copy goes (default: runs/)")
     run.add_argument("--timeout", type=int, default=1800, help="seconds per cell (default 1800)")
+    run.add_argument("-p", "--parameter", nargs=2, action="append", dest="parameters",
+                     metavar=("NAME", "VALUE"),
+                     help="set a parameter of the notebook's parameters cell, e.g. -p QUICK True")
     run.set_defaults(func=cmd_run)
 
     tr = sub.add_parser("train", help="train a model and record it in a manifest")
     tr.add_argument("what", choices=["gan", "vae", "classifier"])
-    tr.add_argument("--dataset", choices=["mnist", "fashion_mnist", "cifar10"], default="mnist")
+    tr.add_argument("--dataset", choices=datasets.NAMES, default="mnist")
     tr.add_argument("--conditional", action="store_true",
                     help="conditional GAN/VAE (labeled samples)")
     tr.add_argument("--loss", default="non_saturating",
@@ -212,11 +234,12 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--epochs", type=int, default=8)
     tr.add_argument("--batch-size", type=int, default=64)
     tr.add_argument("--width", type=int, default=32, help="network width (filters)")
-    tr.add_argument("--name", help="model name (default: cgan_/dcgan_/cvae_/vae_DATASET)")
+    tr.add_argument("--name", help="model name (default: cgan_/dcgan_/cvae_/vae_/classifier_DATASET)")
     tr.add_argument("--data-dir")
     tr.add_argument("--checkpoint-dir", help="save every epoch here (resume with --resume)")
     tr.add_argument("--resume", action="store_true")
-    tr.add_argument("--out-dir", default="runs/models")
+    tr.add_argument("--out-dir", help="where the model goes (default: your models folder, "
+                    "$AUGKIT_MODELS_DIR or runs/models)")
     tr.add_argument("--ship", action="store_true", help="write into augkit/weights (maintainers)")
     tr.set_defaults(func=cmd_train)
     sub.add_parser("models", help="list shipped models").set_defaults(func=cmd_models)
@@ -226,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     sa.add_argument("--label", type=int)
     sa.add_argument("--seed", type=int, default=0)
     sa.add_argument("--out", required=True)
+    sa.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     sa.set_defaults(func=cmd_sample)
     return p
 
@@ -234,13 +258,28 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (UsageError, data.DataNotFoundError, data.DataFormatError, ValueError,
-            FileNotFoundError, RuntimeError) as exc:
-        print(f"augkit {args.command}: error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print(f"augkit {args.command}: interrupted", file=sys.stderr)
         return 130
+    except (UsageError, ValueError, OSError, RuntimeError, KeyError, MemoryError) as exc:
+        # ValueError covers bad data files, corrupt JSON manifests and checkpoints, hash
+        # mismatches; OSError every file-system fault (missing, permissions, disk full,
+        # time-outs); KeyError an unknown model.
+        if getattr(args, "debug", False):
+            raise
+        print(f"augkit {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, MemoryError):
+        return "out of memory; ask for less (a smaller --n, --batch-size or quick mode)"
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in text:
+        text = f"{exc.filename}: {text}"
+    if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError) and exc.strerror:
+        text = f"{text} ({type(exc).__name__})"
+    return text
 
 
 if __name__ == "__main__":

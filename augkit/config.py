@@ -1,7 +1,8 @@
 """Run-size switches shared by every notebook and CLI command.
 
-Quick mode (``AUGKIT_QUICK=1``) shrinks epochs and sample counts so that the whole
-test suite runs in minutes on a 2-core CPU; full mode is what learners run.
+Quick mode shrinks epochs and sample counts so that the whole test suite runs in minutes
+on a 2-core CPU; full mode is what learners run. ``AUGKIT_QUICK=1`` sets only the default
+(:func:`env_quick`); ``quick`` is a value passed to every function whose size depends on it.
 Introduced in ``notebooks/00_start_here.ipynb``.
 """
 
@@ -12,24 +13,43 @@ import os
 import sys
 
 _TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
 
 QUICK_ENV = "AUGKIT_QUICK"
 DATA_ENV = "AUGKIT_DATA_DIR"
 OFFLINE_ENV = "AUGKIT_OFFLINE"
 
 
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in _TRUE
+def parse_bool(value, name: str) -> bool:
+    """``True``/``False`` from a true/false word (1/true/yes/on, 0/false/no/off or empty).
+
+    Anything else is a ``ValueError`` naming ``name``: ``AUGKIT_QUICK=ture`` must not
+    silently mean "off" and start a run that takes an hour instead of a minute.
+    """
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise ValueError(f"{name}={value!r} is not a true/false word; use 1/true/yes/on or "
+                     "0/false/no/off")
 
 
-def quick() -> bool:
-    """True when ``AUGKIT_QUICK`` is set to 1/true/yes/on (read at call time)."""
-    return _flag(QUICK_ENV)
+def env_quick() -> bool:
+    """Quick mode as ``AUGKIT_QUICK`` asks for it: the *default* only.
+
+    Read once, by a notebook's parameters cell and by the CLI; from there ``quick`` is
+    passed on as an argument, so ``QUICK = True`` set by hand (or injected by papermill)
+    reaches every size-dependent call.
+    """
+    return parse_bool(os.environ.get(QUICK_ENV, ""), QUICK_ENV)
 
 
 def offline() -> bool:
     """True when ``AUGKIT_OFFLINE`` forbids network downloads (tests set it)."""
-    return _flag(OFFLINE_ENV)
+    return parse_bool(os.environ.get(OFFLINE_ENV, ""), OFFLINE_ENV)
 
 
 def pin_data_dir() -> None:
@@ -44,13 +64,13 @@ def pin_data_dir() -> None:
         os.environ[DATA_ENV] = os.path.abspath(folder)
 
 
-def preset(full, quick_value, *, is_quick: bool | None = None):
+def preset(full, quick_value, *, quick: bool):
     """Pick the full-mode or the quick-mode value of a setting.
 
-    >>> preset(full=30, quick_value=1, is_quick=True)
+    >>> preset(full=30, quick_value=1, quick=True)
     1
     """
-    return quick_value if (quick() if is_quick is None else is_quick) else full
+    return quick_value if quick else full
 
 
 def get_logger(name: str) -> logging.Logger:

@@ -24,29 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
-from augkit import config
+from augkit import config, datasets
 
 log = config.get_logger("data")
 
-CLASS_NAMES = {
-    "mnist": [str(i) for i in range(10)],
-    "fashion_mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                      "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
-    "cifar10": ["airplane", "automobile", "bird", "cat", "deer",
-                "dog", "frog", "horse", "ship", "truck"],
-}
-IMAGE_SHAPE = {"mnist": (28, 28), "fashion_mnist": (28, 28), "cifar10": (32, 32, 3)}
-NPZ_FILE = {"mnist": "mnist.npz", "fashion_mnist": "fashion-mnist.npz", "cifar10": "cifar10_subset.npz"}
-NUM_CLASSES = 10
-DATASETS = tuple(CLASS_NAMES)
-
-# What to tell a user who has none of the files.
-HOW_TO_GET = {
-    "mnist": "put mnist.npz (Keras layout: x_train, y_train, x_test, y_test) in it",
-    "fashion_mnist": "put fashion-mnist.npz (Keras layout: x_train, y_train, x_test, y_test) in it",
-    "cifar10": ("put the folder cifar-10-batches-py/ (data_batch_1..5 and test_batch, from "
-                "cifar-10-python.tar.gz) or cifar10_subset.npz (x_train, y_train, x_test, y_test) in it"),
-}
+DATASETS = datasets.NAMES
 
 
 class DataNotFoundError(FileNotFoundError):
@@ -168,9 +150,10 @@ def validate(name: str, data: tuple, origin: str) -> tuple:
     for split, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
         x, y = np.asarray(x), np.asarray(y)
         where = f"{origin} [{split}]"
-        if x.shape[1:] != IMAGE_SHAPE[name]:
+        shape = datasets.get(name).raw_shape
+        if x.shape[1:] != shape:
             raise DataFormatError(f"{where}: images have shape {x.shape}, expected "
-                                  f"(N, {', '.join(map(str, IMAGE_SHAPE[name]))}) for {name}")
+                                  f"(N, {', '.join(map(str, shape))}) for {name}")
         if x.shape[0] == 0:
             raise DataFormatError(f"{where}: no images")
         if x.dtype != np.uint8:
@@ -181,11 +164,12 @@ def validate(name: str, data: tuple, origin: str) -> tuple:
             raise DataFormatError(f"{where}: labels have shape {y.shape}, expected ({x.shape[0]},)")
         if not np.issubdtype(y.dtype, np.integer):
             raise DataFormatError(f"{where}: labels have dtype {y.dtype}, expected integers")
-        if y.min() < 0 or y.max() >= NUM_CLASSES:
-            raise DataFormatError(f"{where}: labels span {y.min()}..{y.max()}, expected 0..9")
+        k = datasets.get(name).num_classes
+        if y.min() < 0 or y.max() >= k:
+            raise DataFormatError(f"{where}: labels span {y.min()}..{y.max()}, expected 0..{k - 1}")
         present = np.unique(y).size
-        if present != NUM_CLASSES:
-            raise DataFormatError(f"{where}: only {present} of {NUM_CLASSES} classes present")
+        if present != k:
+            raise DataFormatError(f"{where}: only {present} of {k} classes present")
         out.append((x, y.astype(np.uint8)))
     return tuple(out)
 
@@ -207,7 +191,12 @@ def _from_directory(name: str, folder: Path):
                 if _cifar_batches_present(folder / sub):
                     return _read_cifar_folder(folder / sub), folder / sub
                 log.info("%s has no CIFAR-10 batch files; skipping it", folder / sub)
-    npz = folder / NPZ_FILE[name]
+    npz = folder / datasets.get(name).npz_file
+    if npz.exists() and not npz.is_file():
+        # A folder (or device) named like the data file is a mistake to report, not a
+        # reason to fall back silently to another source.
+        raise DataFormatError(f"{npz}: is a directory or special file, expected the "
+                              f"{npz.name} archive itself")
     if npz.is_file():
         return _read_npz(npz), npz
     if name == "fashion_mnist" and (folder / "fashion-mnist").is_dir():
@@ -218,9 +207,18 @@ def _from_directory(name: str, folder: Path):
 def _keras_download(name: str):
     import keras  # imported late: TensorFlow takes seconds to start
 
-    module = {"mnist": keras.datasets.mnist, "fashion_mnist": keras.datasets.fashion_mnist,
-              "cifar10": keras.datasets.cifar10}[name]
-    return module.load_data()
+    return getattr(keras.datasets, datasets.get(name).keras_loader).load_data()
+
+
+def _as_folder(value, label: str) -> Path:
+    """A data-directory argument as a Path, or a :class:`DataNotFoundError` saying what is wrong."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise DataNotFoundError(f"{label} must be a folder path, got {type(value).__name__} "
+                                f"{value!r}")
+    if not str(value).strip():
+        raise DataNotFoundError(f"{label} is an empty string; give a folder path or leave it "
+                                "unset")
+    return Path(value).expanduser()
 
 
 def _package_fallback(name: str):
@@ -243,8 +241,7 @@ def _package_fallback(name: str):
 
 def load_with_source(name: str, data_dir: str | os.PathLike | None = None):
     """Like :func:`load`, and also return the :class:`Source` the data came from."""
-    if name not in CLASS_NAMES:
-        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    datasets.get(name)  # an unknown name fails here, naming the known ones
     tried = []
     env_dir = os.environ.get(config.DATA_ENV) or None
     for kind, folder in (("data_dir", data_dir), ("env", env_dir)):
@@ -253,7 +250,7 @@ def load_with_source(name: str, data_dir: str | os.PathLike | None = None):
             log.info("%s: %s not set", name, label)
             tried.append(f"{label}: not set")
             continue
-        folder = Path(folder).expanduser()
+        folder = _as_folder(folder, label)
         if not folder.is_dir():
             raise DataNotFoundError(f"{label} points to {folder}, which is not a directory "
                                     f"(relative paths start from {Path.cwd()})")
@@ -263,7 +260,7 @@ def load_with_source(name: str, data_dir: str | os.PathLike | None = None):
             log.info("%s: loading from %s (%s)", name, path, label)
             return validate(name, data, str(path)), Source(kind, str(path))
         log.info("%s: no %s file in %s", name, name, folder)
-        tried.append(f"{label} {folder}: no {NPZ_FILE[name]}"
+        tried.append(f"{label} {folder}: no {datasets.get(name).npz_file}"
                      + (" or cifar-10-batches-py/" if name == "cifar10" else ""))
 
     cache = keras_cache_dir()
@@ -298,7 +295,7 @@ def load_with_source(name: str, data_dir: str | os.PathLike | None = None):
 
     raise DataNotFoundError(
         f"{name} could not be loaded. Tried: " + "; ".join(tried) + ". "
-        f"To fix: choose a directory, {HOW_TO_GET[name]}, and set {config.DATA_ENV}=that directory "
+        f"To fix: choose a directory, {datasets.get(name).how_to_get}, and set {config.DATA_ENV}=that directory "
         f"(or pass data_dir=...).")
 
 
@@ -334,10 +331,10 @@ def from_unit(x) -> np.ndarray:
     return np.clip(np.rint(np.asarray(x, np.float32) * 255.0), 0, 255).astype(np.uint8)
 
 
-def class_labels(n: int, labels=None, num_classes: int = 10) -> np.ndarray:
+def class_labels(n: int, labels=None, *, num_classes: int) -> np.ndarray:
     """The ``n`` int32 labels a conditional model is asked to draw.
 
-    ``None`` cycles through the classes (0, 1, ..., 9, 0, ...), an int asks for one class,
+    ``None`` cycles through the classes (0, 1, ..., K-1, 0, ...), an int asks for one class,
     an array gives one label per image. Anything else is a clear ``ValueError``.
     Shared by :meth:`augkit.gan.GAN.sample` and :meth:`augkit.vae.VAE.sample` (notebook 04).
     """
@@ -376,28 +373,71 @@ def labeled_subset(x: np.ndarray, y: np.ndarray, n_per_class: int, seed: int = 0
     return x[idx], np.asarray(y).reshape(-1)[idx]
 
 
-def make_dataset(x, y=None, *, batch_size: int = 64, shuffle: bool = True, seed: int = 0,
-                 scale: str | None = "minus1_1", drop_remainder: bool = False, cache: bool = True):
-    """A ``tf.data`` pipeline: scale -> cache -> shuffle -> batch -> prefetch.
+_SCALES = ("minus1_1", "unit", None)
 
-    ``cache`` comes *before* ``shuffle`` on purpose: caching after the shuffle would
-    freeze the first epoch's order and replay it every epoch. ``scale`` is
-    ``"minus1_1"``, ``"unit"`` or ``None`` (keep uint8). Images get a channel axis.
+
+def make_dataset(x, y=None, *, batch_size: int = 64, shuffle: bool = True, seed: int = 0,
+                 scale: str | None = "minus1_1", drop_remainder: bool = False,
+                 repeat: bool = False, first_epoch: int = 0, onehot: int | None = None,
+                 transform=None):
+    """The one ``tf.data`` input pipeline of augkit: order -> gather -> scale -> transform -> batch.
+
+    * **Order.** With ``shuffle``, epoch ``e`` visits the images in a permutation drawn from
+      ``(seed, e)`` alone (a stateless shuffle), and every batch lies inside one epoch. So
+      a run resumed at epoch ``first_epoch`` sees exactly the batches an uninterrupted run
+      would have seen from there on; this is what makes checkpoint resume reproducible.
+    * ``repeat=True`` gives an endless stream of epochs (for step budgets: pass
+      ``steps_per_epoch`` to ``fit``); otherwise one epoch.
+    * ``scale``: ``"minus1_1"`` (tanh generators), ``"unit"`` (sigmoid decoders) or
+      ``None`` (float pixels 0..255, the classifier rescales itself). Images get a
+      channel axis. The uint8 images are held once and scaled per batch, so full MNIST
+      costs 47 MB here rather than 188 MB of floats.
+    * ``onehot=K`` turns labels into one-hot rows of length K; ``transform(images, labels)``
+      runs on every batch (augmentation, MixUp), sequentially so a seed fixes its draws.
+
+    Used by every training loop: :func:`augkit.loop.fit` (GANs, VAEs) and
+    :func:`augkit.classify.train_classifier`. Introduced in ``notebooks/04_gan_mnist.ipynb``.
     """
     import tensorflow as tf
 
-    if scale not in ("minus1_1", "unit", None):
+    if scale not in _SCALES:
         raise ValueError(f"scale must be 'minus1_1', 'unit' or None, got {scale!r}")
-    x = np.asarray(x)
-    if x.ndim == 3:
-        x = x[..., None]
-    if scale == "minus1_1":
-        x = to_minus1_1(x)
-    elif scale == "unit":
-        x = to_unit(x)
-    ds = tf.data.Dataset.from_tensor_slices(x if y is None else (x, np.asarray(y)))
-    if cache:
-        ds = ds.cache()
-    if shuffle:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+    images = np.asarray(x)
+    if images.ndim == 3:
+        images = images[..., None]
+    n = len(images)
+    if n == 0:
+        raise ValueError("make_dataset needs at least one image")
+    if drop_remainder and n < batch_size:
+        raise ValueError(f"{n} images make no full batch of {batch_size}; lower the batch size")
+    pixels = tf.constant(images)
+    labels = None if y is None else tf.constant(np.asarray(y).reshape(-1))
+
+    def epoch_batches(epoch):
+        idx = tf.range(n, dtype=tf.int64)
+        if shuffle:
+            idx = tf.random.experimental.stateless_shuffle(
+                idx, seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
+        return tf.data.Dataset.from_tensor_slices(idx).batch(batch_size, drop_remainder)
+
+    def fetch(idx):
+        batch = tf.cast(tf.gather(pixels, idx), tf.float32)
+        if scale == "minus1_1":
+            batch = batch / 127.5 - 1.0
+        elif scale == "unit":
+            batch = batch / 255.0
+        if labels is None:
+            return batch
+        target = tf.gather(labels, idx)
+        if onehot:
+            target = tf.one_hot(tf.cast(target, tf.int32), onehot)
+        return batch, target
+
+    last = first_epoch + 1 if not repeat else np.iinfo(np.int64).max
+    ds = tf.data.Dataset.range(first_epoch, last).flat_map(epoch_batches).map(fetch)
+    if not repeat:  # flat_map hides the length; Keras needs it to run evaluation passes whole
+        ds = ds.apply(tf.data.experimental.assert_cardinality(
+            n // batch_size if drop_remainder else -(-n // batch_size)))
+    if transform is not None:
+        ds = ds.map(transform)  # sequential map: keeps the random stream deterministic
+    return ds.prefetch(tf.data.AUTOTUNE)

@@ -30,7 +30,7 @@ class GAN(keras.Model):
     conditional = False
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, latent_dim: int,
-                 num_classes: int = 10, seed: int = 0, **kwargs):
+                 num_classes: int, seed: int = 0, **kwargs):
         super().__init__(**kwargs)
         self.generator, self.discriminator = generator, discriminator
         self.latent_dim, self.num_classes = latent_dim, num_classes
@@ -121,7 +121,7 @@ class GAN(keras.Model):
             raise ValueError(f"n must be a positive integer, got {n!r}")
         rng = np.random.default_rng(seed)
         z = rng.standard_normal((int(n), self.latent_dim)).astype(np.float32)
-        y = data.class_labels(int(n), labels, self.num_classes) if self.conditional else None
+        y = data.class_labels(int(n), labels, num_classes=self.num_classes) if self.conditional else None
         out = []
         for i in range(0, int(n), 500):
             batch = self.generate(z[i:i + 500], None if y is None else y[i:i + 500])
@@ -155,14 +155,15 @@ def build_gan(dataset: str = "mnist", conditional: bool = True, latent_dim: int 
               loss: str = "non_saturating", width: int = 64, seed: int = 0,
               lr: float = 2e-4) -> GAN:
     """A compiled (conditional) DCGAN for ``dataset`` with :mod:`augkit.nets` networks."""
-    from augkit import nets
+    from augkit import datasets, nets
 
+    spec = datasets.get(dataset)
     keras.utils.set_random_seed(seed)
-    shape = nets.IMAGE_SHAPES[dataset]
-    k = 10 if conditional else None
+    k = spec.num_classes if conditional else None
     cls = ConditionalGAN if conditional else GAN
-    model = cls(nets.build_generator(latent_dim, shape, k, width=width),
-                nets.build_discriminator(shape, k, width=width), latent_dim, seed=seed)
+    model = cls(nets.build_generator(latent_dim, spec.image_shape, k, width=width),
+                nets.build_discriminator(spec.image_shape, k, width=width), latent_dim,
+                num_classes=spec.num_classes, seed=seed)
     # Adam beta_1 = 0.5 (DCGAN paper): less momentum, less oscillation between the players.
     model.compile(keras.optimizers.Adam(lr, beta_1=0.5), keras.optimizers.Adam(lr, beta_1=0.5),
                   loss=loss)
@@ -171,20 +172,19 @@ def build_gan(dataset: str = "mnist", conditional: bool = True, latent_dim: int 
 
 def train_gan(model: GAN, x, y=None, *, epochs: int, batch_size: int = 64, steps_per_epoch=None,
               checkpoint_dir=None, resume: bool = False, progress: bool = True, sample_every=True,
-              seed: int = 0, extra_callbacks=()):
+              seed: int = 0, extra_callbacks=(), meta=None):
     """Fit ``model`` on uint8 images ``x`` (and labels ``y``) with the standard callbacks.
 
-    Returns ``(history, recorder, guard)``: Keras' per-epoch History, the
+    Returns ``(history, recorder, guard)``: the per-epoch logs (``history.history``), the
     :class:`~augkit.callbacks.SampleRecorder` with one frame per epoch, and the
     :class:`~augkit.callbacks.DivergenceGuard` (its ``message`` says why it stopped, if it did).
-    With ``checkpoint_dir`` every epoch is saved; ``resume=True`` continues from there.
+    With ``checkpoint_dir`` every epoch is saved; ``resume=True`` continues from there
+    (:func:`augkit.loop.fit`).
     """
-    from augkit import callbacks
+    from augkit import loop
 
-    images = data.to_minus1_1(x)
-    if images.ndim == 3:
-        images = images[..., None]
-    return callbacks.fit_generative(model, images, y, epochs=epochs, batch_size=batch_size,
-                                    steps_per_epoch=steps_per_epoch, checkpoint_dir=checkpoint_dir,
-                                    resume=resume, progress=progress, sample_every=sample_every,
-                                    seed=seed, extra_callbacks=extra_callbacks)
+    run = loop.fit(model, x, y, scale="minus1_1", epochs=epochs, batch_size=batch_size,
+                   steps_per_epoch=steps_per_epoch, checkpoint_dir=checkpoint_dir, resume=resume,
+                   progress=progress, sample_every=sample_every, seed=seed,
+                   extra_callbacks=extra_callbacks, meta=meta)
+    return run.history, run.recorder, run.guard

@@ -400,9 +400,11 @@ def elbo_terms(x, decoder_output, mu, log_var, *, beta: float = 1.0,
     ``decoder_output`` is the decoder's output for one reparameterized sample ``z``:
     logits for ``likelihood="bernoulli"`` (:func:`bernoulli_reconstruction`), means for
     ``"gaussian"`` (:func:`gaussian_reconstruction` with standard deviation ``sigma``).
-    Returns ``{"reconstruction", "kl", "negative_elbo"}``, with
-    ``negative_elbo == reconstruction + beta * kl`` exactly, so that a displayed total is
-    the sum of its displayed parts. Train on the batch mean of ``negative_elbo``: a mean
+    Returns ``{"reconstruction", "kl", "neg_elbo", "loss"}``: ``neg_elbo == reconstruction
+    + kl`` is the negative ELBO proper (no beta: the bound on :math:`-\log p(x)`, the same
+    quantity everywhere in augkit), and ``loss == reconstruction + beta * kl`` exactly, the
+    beta-weighted training objective, so that a displayed total is the sum of its
+    displayed parts. Train on the batch mean of ``loss``: a mean
     over examples keeps beta's meaning; a mean over pixels does not (:func:`effective_beta`).
     Derived in ``notebooks/02_vae_elbo.ipynb``.
     """
@@ -414,13 +416,13 @@ def elbo_terms(x, decoder_output, mu, log_var, *, beta: float = 1.0,
         raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
     kl = gaussian_kl(mu, log_var)
     kl = tf.cast(kl, recon.dtype)
-    return {"reconstruction": recon, "kl": kl,
-            "negative_elbo": recon + tf.cast(beta, recon.dtype) * kl}
+    return {"reconstruction": recon, "kl": kl, "neg_elbo": recon + kl,
+            "loss": recon + tf.cast(beta, recon.dtype) * kl}
 
 
-def negative_elbo(x, decoder_output, mu, log_var, *, beta: float = 1.0,
+def vae_loss(x, decoder_output, mu, log_var, *, beta: float = 1.0,
                   likelihood: str = "bernoulli", sigma: float = 1.0) -> tf.Tensor:
-    r"""Per-example negative (beta-)ELBO, shape ``(batch,)``; see :func:`elbo_terms`.
+    r"""Per-example beta-VAE objective, shape ``(batch,)``; see :func:`elbo_terms`.
 
     .. math::
         -\mathrm{ELBO}_\beta(x) = -\log p(x \mid z) + \beta\,\mathrm{KL}(q(z \mid x)\,\|\,p(z))
@@ -430,7 +432,7 @@ def negative_elbo(x, decoder_output, mu, log_var, *, beta: float = 1.0,
     :math:`\log p(x)`. Derived in ``notebooks/02_vae_elbo.ipynb``.
     """
     return elbo_terms(x, decoder_output, mu, log_var, beta=beta, likelihood=likelihood,
-                      sigma=sigma)["negative_elbo"]
+                      sigma=sigma)["loss"]
 
 
 def effective_beta(beta: float, n_pixels: int, n_latent: int, *,

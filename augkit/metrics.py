@@ -1,7 +1,8 @@
 """Quality of generated images, measured with a per-dataset *domain classifier*.
 
-The classifier is :func:`augkit.classify.build_classifier` trained on the full
-training set (weights shipped in ``augkit/weights``). From it:
+Measurement only: the classifier is :func:`augkit.classify.build_classifier` trained on
+the full training set, loaded (hash-checked) by :func:`augkit.zoo.domain_classifier`.
+From it:
 
 * :func:`frechet_distance` of its penultimate-layer features, samples vs real test
   images: a **domain-specific FID**. It is *not* Inception FID: the numbers are on
@@ -18,33 +19,11 @@ from __future__ import annotations
 
 import warnings
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 from scipy import linalg
 
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-
-
-def classifier_path(dataset: str) -> Path:
-    return WEIGHTS_DIR / f"classifier_{dataset}.weights.h5"
-
-
-@lru_cache(maxsize=4)
-def domain_classifier(dataset: str):
-    """The shipped domain classifier for ``dataset`` (cached); a clear error if absent."""
-    from augkit import classify, nets
-
-    path = classifier_path(dataset)
-    if not path.is_file():
-        raise FileNotFoundError(f"no domain classifier for {dataset!r} at {path}; train one with "
-                                f"'augkit train classifier --dataset {dataset}'")
-    from augkit import zoo
-
-    width = zoo.manifest().get(f"classifier_{dataset}", {}).get("width", classify.WIDTHS[dataset])
-    model = classify.build_classifier(nets.IMAGE_SHAPES[dataset], width=width)
-    model.load_weights(path)
-    return model
+from augkit import datasets, zoo
 
 
 @lru_cache(maxsize=4)
@@ -52,7 +31,7 @@ def _feature_model(dataset: str):
     """Features and logits in one pass; built once, so predict is traced once per dataset."""
     import keras
 
-    model = domain_classifier(dataset)
+    model = zoo.domain_classifier(dataset)
     return keras.Model(model.input, [model.get_layer("features").output, model.output])
 
 
@@ -100,10 +79,10 @@ def domain_fid(dataset: str, samples, real) -> float:
     return frechet_distance(fa, fb)
 
 
-def class_histogram(dataset: str, samples, num_classes: int = 10) -> np.ndarray:
+def class_histogram(dataset: str, samples) -> np.ndarray:
     """Share of samples the domain classifier assigns to each class (sums to 1)."""
     _, pred = features_and_predictions(dataset, samples)
-    return np.bincount(pred, minlength=num_classes) / len(pred)
+    return np.bincount(pred, minlength=datasets.get(dataset).num_classes) / len(pred)
 
 
 def label_consistency(dataset: str, samples, labels) -> float:

@@ -13,8 +13,6 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-IMAGE_SHAPES = {"mnist": (28, 28, 1), "fashion_mnist": (28, 28, 1), "cifar10": (32, 32, 3)}
-
 
 def _check_shape(image_shape):
     image_shape = tuple(image_shape)

@@ -74,7 +74,7 @@ def _mlp(input_dim: int, output_dim: int, hidden: int, depth: int, name: str) ->
 class ToyGAN(keras.Model):
     """A 2-D GAN: MLP generator (noise -> point) and MLP discriminator (point -> logit).
 
-    ``compile(d_optimizer, g_optimizer, loss_name)`` picks the loss pair from
+    ``compile(d_optimizer, g_optimizer, loss)`` picks the loss pair from
     :data:`augkit.losses.GAN_LOSSES`; for ``"wgan_gp"`` the gradient penalty is added to
     the critic's loss inside its tape. ``fit`` works (one D step and one G step per
     batch); :func:`train` drives it step by step and records snapshots.
@@ -90,15 +90,15 @@ class ToyGAN(keras.Model):
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
 
-    def compile(self, d_optimizer=None, g_optimizer=None, loss_name: str = "non_saturating",
+    def compile(self, d_optimizer=None, g_optimizer=None, loss: str = "non_saturating",
                 gp_weight: float = 10.0, **kwargs):
         super().compile(**kwargs)
         self.d_optimizer = d_optimizer or keras.optimizers.Adam(1e-3, beta_1=0.5)
         self.g_optimizer = g_optimizer or keras.optimizers.Adam(1e-3, beta_1=0.5)
-        self.loss_name = loss_name
-        self.d_loss_fn, self.g_loss_fn = losses.get_gan_loss(loss_name)
+        self.loss_name = loss
+        self.d_loss_fn, self.g_loss_fn = losses.get_gan_loss(loss)
         self.gp_weight = gp_weight
-        self.uses_gradient_penalty = loss_name in losses.GRADIENT_PENALTY_LOSSES
+        self.uses_gradient_penalty = loss in losses.GRADIENT_PENALTY_LOSSES
         # Building the optimizers now means their slots exist before the first traced step.
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
@@ -155,7 +155,7 @@ class ToyGAN(keras.Model):
 class History:
     """What :func:`train` records: per-step losses and generator snapshots."""
 
-    loss_name: str
+    loss: str
     d_loss: np.ndarray
     g_loss: np.ndarray
     snapshot_steps: list[int] = field(default_factory=list)
@@ -163,18 +163,18 @@ class History:
     seconds: float = 0.0
 
 
-def build(loss_name: str = "non_saturating", *, learning_rate: float = 1e-3,
-          d_learning_rate: float | None = None, seed: int = 0, **model_kwargs) -> ToyGAN:
+def build(loss: str = "non_saturating", *, lr: float = 1e-3,
+          d_lr: float | None = None, seed: int = 0, **model_kwargs) -> ToyGAN:
     """A compiled :class:`ToyGAN` with Adam(beta_1=0.5) for both networks.
 
-    ``learning_rate`` is the generator's, and the discriminator's unless
-    ``d_learning_rate`` is given. ``model_kwargs`` go to :class:`ToyGAN`.
+    ``lr`` is the generator's, and the discriminator's unless
+    ``d_lr`` is given. ``model_kwargs`` go to :class:`ToyGAN`.
     """
     keras.utils.set_random_seed(seed)
     gan = ToyGAN(seed=seed, **model_kwargs)
-    d_lr = learning_rate if d_learning_rate is None else d_learning_rate
+    d_lr = lr if d_lr is None else d_lr
     gan.compile(keras.optimizers.Adam(d_lr, beta_1=0.5),
-                keras.optimizers.Adam(learning_rate, beta_1=0.5), loss_name=loss_name)
+                keras.optimizers.Adam(lr, beta_1=0.5), loss=loss)
     return gan
 
 
@@ -222,7 +222,7 @@ def plot_history(history: History, data: np.ndarray | None = None, centers=None,
     ax.plot(steps, history.d_loss, lw=0.8, label="discriminator loss")
     ax.plot(steps, history.g_loss, lw=0.8, label="generator loss")
     ax.set_xlabel("step")
-    ax.set_title(f"losses ({history.loss_name})")
+    ax.set_title(f"losses ({history.loss})")
     ax.legend(loc="upper right")
     axes = np.atleast_1d(sub[1].subplots(1, n, sharex=True, sharey=True))
     for axi, step, points in zip(axes, history.snapshot_steps, history.snapshots, strict=True):

@@ -1,60 +1,185 @@
-"""What ``augkit train ...`` does: train, measure, save weights, write a manifest entry.
+"""What ``augkit train ...`` does: one path from options to a registered model.
 
-Shipped weights are made by exactly these functions (``--ship`` writes into
-``augkit/weights``; otherwise into ``runs/models``), so every number in the manifest
-can be reproduced with the command it records. Quick mode trains on a small slice
-for one short epoch, so CI exercises the whole path in seconds.
+:func:`train_model` checks everything first (the name, the output and checkpoint
+folders, a resumable checkpoint of the same architecture), then trains through the
+shared loop (:func:`augkit.loop.fit`), measures, saves every file atomically and
+registers the model in its folder's manifest (:func:`augkit.zoo.register`). Shipped
+weights were made by exactly this path (``--ship`` writes into ``augkit/weights``;
+otherwise into your models folder), so every number in the manifest can be reproduced
+with the command it records. Quick mode trains on a small slice for one short epoch, so
+CI exercises the whole path in seconds.
 """
 
 from __future__ import annotations
 
+import os
 import platform
-import time
 from pathlib import Path
 
 import numpy as np
 
-from augkit import config, data, metrics, zoo
+from augkit import checkpoints, data, datasets, files, metrics, zoo
+
+KINDS = ("gan", "vae", "classifier")
+# The domain classifier is twice as wide as the small-data classifier: it judges samples,
+# so its own error rate bounds how well label consistency can be measured.
+DOMAIN_WIDTH = 32
 
 
 def _machine() -> str:
-    import os
-
     return f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}"
 
 
 def _slice(x, y, quick: bool, n_quick: int = 2048):
     if not quick:
         return x, y
-    idx = data.stratified_indices(y, n_quick // 10, seed=0)
+    idx = data.stratified_indices(y, n_quick // len(np.unique(y)), seed=0)
     return x[idx], y[idx]
 
 
-# The domain classifier is twice as wide as the small-data classifier: it judges samples,
-# so its own error rate bounds how well label consistency can be measured.
-DOMAIN_WIDTH = 32
+def check_writable(folder, what: str) -> Path:
+    """Create ``folder`` if needed and prove it takes a file; a ``ValueError`` naming it if not."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{what} {folder} is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with files.atomic_path(folder / ".augkit-write-test") as probe:
+            probe.write_bytes(b"")
+        (folder / ".augkit-write-test").unlink()
+    except OSError as exc:
+        raise ValueError(f"{what} {folder} is not writable: {exc.strerror or exc}") from None
+    return folder
 
 
-def train_domain_classifier(dataset: str, *, out_dir: Path, epochs: int = 4, data_dir=None,
-                            command: str = "", seed: int = 0) -> dict:
-    """Train :func:`augkit.classify.build_classifier` on the full training set; save and register."""
-    from augkit import classify
+def architecture(kind: str, dataset: str, options: dict) -> dict:
+    """The options that fix the networks' shapes: a checkpoint only resumes into the same."""
+    keys = {"gan": ("conditional", "latent_dim", "width", "loss"),
+            "vae": ("conditional", "latent_dim", "width", "likelihood"),
+            "classifier": ("width",)}[kind]
+    return {"kind": kind, "dataset": dataset, **{k: options.get(k) for k in keys}}
 
-    quick = config.quick()
+
+def _build(kind: str, dataset: str, o: dict, seed: int):
+    from augkit import classify, gan, vae
+
+    spec = datasets.get(dataset)
+    if kind == "gan":
+        return gan.build_gan(dataset, o["conditional"], o["latent_dim"], loss=o["loss"],
+                             width=o["width"], seed=seed)
+    if kind == "vae":
+        return vae.build_vae(dataset, o["conditional"], o["latent_dim"], beta=o["beta"],
+                             likelihood=o["likelihood"], sigma=o["sigma"], width=o["width"],
+                             seed=seed)
+    return classify.build_classifier(spec.image_shape, spec.num_classes, width=o["width"],
+                                     seed=seed)
+
+
+def train_model(kind: str, dataset: str, *, name: str, out_dir, quick: bool, epochs: int = 8,
+                batch_size: int = 64, seed: int = 0, data_dir=None, checkpoint_dir=None,
+                resume: bool = False, command: str = "", progress: bool = True,
+                **options) -> dict:
+    """Train a model of ``kind`` (``gan``, ``vae`` or ``classifier``), measure it, save it
+    and register it in ``out_dir``'s manifest; return its manifest entry.
+
+    ``options``: ``conditional``, ``latent_dim``, ``width``, ``loss`` (GAN), ``beta``,
+    ``likelihood``, ``sigma`` (VAE). Everything is validated before the data is loaded.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    spec = datasets.get(dataset)
+    files.check_name(name)
+    if min(epochs, batch_size) <= 0:
+        raise ValueError("--epochs and --batch-size must be positive")
+    o = {"conditional": False, "latent_dim": 64 if kind == "gan" else 16, "loss": "non_saturating",
+         "beta": 1.0, "likelihood": spec.likelihood, "sigma": 0.1,
+         "width": DOMAIN_WIDTH if kind == "classifier" else 32, **options}
+    if o["likelihood"] is None:
+        o["likelihood"] = spec.likelihood
+    meta = architecture(kind, dataset, o)
+    out_dir = check_writable(out_dir, "output folder")
+    if checkpoint_dir is not None:
+        check_writable(checkpoint_dir, "--checkpoint-dir")
+        if resume:
+            checkpoints.check(checkpoint_dir, meta)
+        elif checkpoints.latest(checkpoint_dir) is not None:
+            raise checkpoints.CheckpointError(
+                f"{checkpoint_dir} already holds a checkpoint; add --resume to continue it or "
+                "choose another --checkpoint-dir")
+    elif resume:
+        raise checkpoints.CheckpointError("--resume needs --checkpoint-dir")
+
     (x, y), (xt, yt) = data.load(dataset, data_dir)
     x, y = _slice(x, y, quick)
-    budget = classify.Budget(steps=max(1, (1 if quick else epochs) * len(x) // 64), batch_size=64)
-    start = time.perf_counter()
-    res = classify.train_classifier(x, y, xt, yt, budget=budget, seed=seed, width=DOMAIN_WIDTH)
-    seconds = time.perf_counter() - start
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / metrics.classifier_path(dataset).name
-    res["model"].save_weights(path)
-    info = {"kind": "classifier", "dataset": dataset, "width": DOMAIN_WIDTH,
-            "command": command, "train_seconds": round(seconds, 1), "machine": _machine(),
-            "quick": quick, "metrics": {"test_accuracy": round(res["test_acc"], 4)},
-            "train_images": len(x), "steps": budget.steps}
-    return zoo.register(f"classifier_{dataset}", path, info, out_dir / "manifest.json")
+    model = _build(kind, dataset, o, seed)
+    if kind == "classifier":
+        fitted = _fit_classifier(model, x, y, xt, yt, epochs=epochs, quick=quick, seed=seed,
+                                 batch_size=batch_size)
+    else:
+        fitted = _fit_generative(kind, model, x, y, xt, yt, epochs=epochs, quick=quick,
+                                 seed=seed, batch_size=batch_size, checkpoint_dir=checkpoint_dir,
+                                 resume=resume, meta=meta, progress=progress)
+    path = out_dir / f"{name}.weights.h5"
+    _save(kind, model, path)
+    history_file = None
+    if fitted.get("record"):
+        history_file = out_dir / f"{name}.history.npz"
+        files.save_npz(history_file, **fitted["record"])
+    info = {**meta, **({"beta": o["beta"], "sigma": o["sigma"]} if kind == "vae" else {}),
+            "epochs": epochs, "batch_size": batch_size, "command": command,
+            "train_seconds": round(fitted["seconds"], 1), "machine": _machine(), "quick": quick,
+            "train_images": len(x), "metrics": fitted["metrics"], **fitted.get("extra", {})}
+    return zoo.register(name, path, info, out_dir, history_file=history_file)
+
+
+def _save(kind: str, model, path: Path) -> None:
+    if kind == "gan":
+        files.save_weights(model.generator, path)  # the generator is what samples are made of
+    elif kind == "vae":
+        with files.atomic_path(path, suffix=".weights.h5") as tmp:
+            model.save_networks(tmp)
+    else:
+        files.save_weights(model, path)
+
+
+def _fit_generative(kind, model, x, y, xt, yt, *, epochs, quick, seed, batch_size,
+                    checkpoint_dir, resume, meta, progress) -> dict:
+    from augkit import loop
+
+    n_val = 500 if quick else 2000
+    run = loop.fit(model, x, y, scale="minus1_1" if kind == "gan" else "unit",
+                   epochs=1 if quick else epochs, batch_size=batch_size,
+                   steps_per_epoch=10 if quick else None, checkpoint_dir=checkpoint_dir,
+                   resume=resume, meta=meta, progress=progress, seed=seed,
+                   validation=(xt[-n_val:], yt[-n_val:]) if kind == "vae" else None)
+    if run.guard.message:
+        raise RuntimeError(run.guard.message)
+    n_eval = 500 if quick else 5000
+    measured = evaluate_generator(model, meta["dataset"], xt, n=n_eval, seed=seed)
+    if kind == "vae":
+        measured.update(evaluate_vae(model, meta["dataset"], xt, yt, n=n_eval, seed=seed))
+    final = {k: round(float(v[-1]), 4) for k, v in run.history.history.items()}
+    return {"seconds": run.seconds, "metrics": measured, "record": run.record(),
+            "extra": {"final_logs": final}}
+
+
+def _fit_classifier(model, x, y, xt, yt, *, epochs, quick, seed, batch_size) -> dict:
+    import keras
+
+    from augkit import loop
+
+    k = model.output_shape[-1]
+    model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                  loss=keras.losses.CategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    steps = max(1, (1 if quick else epochs) * len(x) // batch_size)
+    run = loop.fit(model, x, y, scale=None, epochs=1, steps_per_epoch=steps,
+                   batch_size=batch_size, onehot=k, drop_remainder=False, sample_every=False,
+                   seed=seed)
+    acc = model.evaluate(np.asarray(xt, np.float32).reshape(len(xt), *model.input_shape[1:]),
+                         np.eye(k, dtype=np.float32)[yt], batch_size=500, verbose=0)[1]
+    return {"seconds": run.seconds, "metrics": {"test_accuracy": round(float(acc), 4)},
+            "extra": {"steps": steps}}
 
 
 def evaluate_generator(model, dataset: str, x_test, n: int = 5000, seed: int = 0) -> dict:
@@ -70,52 +195,6 @@ def evaluate_generator(model, dataset: str, x_test, n: int = 5000, seed: int = 0
     return result
 
 
-def train_gan_model(dataset: str, *, name: str, out_dir: Path, conditional: bool = True,
-                    epochs: int = 8, batch_size: int = 64, loss: str = "non_saturating",
-                    latent_dim: int = 64, width: int = 32, seed: int = 0, data_dir=None,
-                    checkpoint_dir=None, resume: bool = False, command: str = "") -> dict:
-    """Train a (conditional) DCGAN, measure it, save the generator, register it."""
-    from augkit import gan
-
-    quick = config.quick()
-    (x, y), (xt, _) = data.load(dataset, data_dir)
-    x, y = _slice(x, y, quick)
-    from augkit import callbacks
-
-    model = gan.build_gan(dataset, conditional, latent_dim, loss=loss, width=width, seed=seed)
-    steps = callbacks.StepHistory(every=10)
-    start = time.perf_counter()
-    history, recorder, guard = gan.train_gan(model, x, y, epochs=1 if quick else epochs,
-                                             batch_size=batch_size, checkpoint_dir=checkpoint_dir,
-                                             resume=resume, seed=seed, extra_callbacks=[steps],
-                                             steps_per_epoch=10 if quick else None)
-    seconds = time.perf_counter() - start
-    if guard.message:
-        raise RuntimeError(guard.message)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{name}.weights.h5"
-    model.generator.save_weights(path)
-    history_file = _save_record(out_dir, name, recorder, steps, history)
-    info = {"kind": "gan", "dataset": dataset, "conditional": conditional, "loss": loss,
-            "latent_dim": latent_dim, "width": width, "epochs": epochs, "batch_size": batch_size,
-            "command": command, "train_seconds": round(seconds, 1), "machine": _machine(),
-            "quick": quick, "train_images": len(x), "history_file": history_file,
-            "final_logs": {k: round(float(v[-1]), 4) for k, v in history.history.items()},
-            "metrics": evaluate_generator(model, dataset, xt, n=500 if quick else 5000, seed=seed)}
-    return zoo.register(name, path, info, out_dir / "manifest.json")
-
-
-def _save_record(out_dir: Path, name: str, recorder, steps, history) -> str:
-    """The training record the notebooks play back: fixed-noise frames, step and epoch logs."""
-    file = f"{name}.history.npz"
-    labels = recorder.labels if recorder.labels is not None else []
-    np.savez_compressed(out_dir / file, frames=np.stack(recorder.frames),
-                        frame_labels=np.asarray(labels), steps=np.asarray(steps.steps),
-                        **{f"log_{k}": np.asarray(v) for k, v in steps.logs.items()},
-                        **{f"epoch_{k}": np.asarray(v) for k, v in history.history.items()})
-    return file
-
-
 def evaluate_vae(model, dataset: str, x_test, y_test, n: int = 5000, seed: int = 0) -> dict:
     """What only a VAE has: test negative ELBO and its terms (nats per image), how much
     better reconstructions are than the mean image, and how many latent dimensions are used."""
@@ -128,6 +207,9 @@ def evaluate_vae(model, dataset: str, x_test, y_test, n: int = 5000, seed: int =
     recon = vae.to_unit_float(model.reconstruct(x, y))
     mean_image = unit.mean(axis=0, keepdims=True)
     kl_dims = model.kl_per_dimension(x, y)
+    m = min(n, 1000)
+    z = np.random.default_rng(seed).standard_normal((m, model.latent_dim)).astype(np.float32)
+    prior = model.decode(z, (np.arange(m) % model.num_classes) if model.conditional else None)
     return {"test_neg_elbo": round(logs["neg_elbo"], 2),
             "test_reconstruction": round(logs["reconstruction"], 2),
             "test_kl": round(logs["kl"], 2),
@@ -135,59 +217,5 @@ def evaluate_vae(model, dataset: str, x_test, y_test, n: int = 5000, seed: int =
             "mean_image_mse": round(float(np.mean((mean_image - unit) ** 2)), 5),
             # 0.01 nats: the usual threshold for an "active" unit (Burda et al. use a variance test).
             "active_units": int((kl_dims > 0.01).sum()),
-            "sharpness": round(metrics.sharpness(vae.to_uint8(
-                model.decode(np.random.default_rng(seed).standard_normal(
-                    (min(n, 1000), model.latent_dim)).astype(np.float32),
-                    (np.arange(min(n, 1000)) % 10) if model.conditional else None))), 2)}
+            "sharpness": round(metrics.sharpness(vae.to_uint8(prior)), 2)}
 
-
-def train_vae_model(dataset: str, *, name: str, out_dir: Path, conditional: bool = False,
-                    latent_dim: int = 16, beta: float = 1.0, likelihood: str | None = None,
-                    sigma: float = 0.1, epochs: int = 10, batch_size: int = 64, width: int = 32,
-                    seed: int = 0, data_dir=None, checkpoint_dir=None, resume: bool = False,
-                    command: str = "") -> dict:
-    """Train a (conditional) VAE, measure it, save encoder + decoder, register it."""
-    from augkit import callbacks, vae
-
-    quick = config.quick()
-    (x, y), (xt, yt) = data.load(dataset, data_dir)
-    x, y = _slice(x, y, quick)
-    model = vae.build_vae(dataset, conditional, latent_dim, beta=beta, likelihood=likelihood,
-                          sigma=sigma, width=width, seed=seed)
-    steps = callbacks.StepHistory(every=10)
-    n_val = 500 if quick else 2000
-    start = time.perf_counter()
-    history, recorder, guard = vae.train_vae(
-        model, x, y, epochs=1 if quick else epochs, batch_size=batch_size,
-        checkpoint_dir=checkpoint_dir, resume=resume, seed=seed, extra_callbacks=[steps],
-        steps_per_epoch=10 if quick else None, validation=(xt[-n_val:], yt[-n_val:]))
-    seconds = time.perf_counter() - start
-    if guard.message:
-        raise RuntimeError(guard.message)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{name}.weights.h5"
-    model.save_networks(path)
-    n_eval = 500 if quick else 5000
-    measured = evaluate_generator(model, dataset, xt, n=n_eval, seed=seed)
-    measured.update(evaluate_vae(model, dataset, xt, yt, n=n_eval, seed=seed))
-    info = {"kind": "vae", "dataset": dataset, "conditional": conditional,
-            "latent_dim": latent_dim, "beta": beta, "likelihood": model.likelihood,
-            "sigma": sigma, "width": width, "epochs": epochs, "batch_size": batch_size,
-            "command": command, "train_seconds": round(seconds, 1), "machine": _machine(),
-            "quick": quick, "train_images": len(x),
-            "history_file": _save_record(out_dir, name, recorder, steps, history),
-            "final_logs": {k: round(float(v[-1]), 4) for k, v in history.history.items()},
-            "metrics": measured}
-    return zoo.register(name, path, info, out_dir / "manifest.json")
-
-
-def sample_to_file(name: str, n: int, label, seed: int, out: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Generate ``n`` images with a shipped model and write them to ``out`` (.npz: x, y)."""
-    model = zoo.load_generator_model(name)
-    if label is not None and not model.conditional:
-        raise ValueError(f"{name} is unconditional; --label needs a conditional model")
-    res = model.sample(n, labels=label, seed=seed)
-    # Unconditional samples have no label: y = -1 says "unknown" rather than guessing.
-    x, y = res if model.conditional else (res, np.full(len(res), -1, np.int64))
-    np.savez_compressed(out, x=x, y=np.asarray(y, np.int64))
-    return x, y

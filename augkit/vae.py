@@ -51,7 +51,7 @@ class VAE(keras.Model):
 
     def __init__(self, encoder: keras.Model, decoder: keras.Model, latent_dim: int, *,
                  beta: float = 1.0, likelihood: str = "bernoulli", sigma: float = 0.1,
-                 num_classes: int = 10, seed: int = 0, **kwargs):
+                 num_classes: int, seed: int = 0, **kwargs):
         super().__init__(**kwargs)
         if likelihood not in losses.LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {losses.LIKELIHOODS}, got {likelihood!r}")
@@ -91,9 +91,10 @@ class VAE(keras.Model):
         return logits if self.likelihood == "bernoulli" else tf.sigmoid(logits)
 
     def terms(self, x, labels=None, training=False):
-        """Per-example ``{"reconstruction", "kl", "negative_elbo"}`` for one sample of z.
+        """Per-example ``{"reconstruction", "kl", "neg_elbo", "loss"}`` for one sample of z.
 
-        ``negative_elbo`` here is the beta-weighted objective of :func:`augkit.losses.elbo_terms`.
+        ``neg_elbo`` = reconstruction + kl; ``loss`` = reconstruction + beta * kl, the
+        objective (:func:`augkit.losses.elbo_terms`).
         """
         mu, log_var = self._encode(x, labels, training)
         z = losses.reparameterize(mu, log_var, seed=self.seed_generator)
@@ -103,9 +104,9 @@ class VAE(keras.Model):
 
     def _update(self, t):
         recon, kl = tf.reduce_mean(t["reconstruction"]), tf.reduce_mean(t["kl"])
-        loss = tf.reduce_mean(t["negative_elbo"])
+        loss = tf.reduce_mean(t["loss"])
         self.loss_tracker.update_state(loss)
-        self.neg_elbo_tracker.update_state(recon + kl)
+        self.neg_elbo_tracker.update_state(tf.reduce_mean(t["neg_elbo"]))
         self.recon_tracker.update_state(recon)
         self.kl_tracker.update_state(kl)
         return loss
@@ -114,7 +115,7 @@ class VAE(keras.Model):
         x, labels = self._split(data)
         with tf.GradientTape() as tape:
             t = self.terms(x, labels, training=True)
-            loss = tf.reduce_mean(t["negative_elbo"])
+            loss = tf.reduce_mean(t["loss"])
         grads = tape.gradient(loss, self.trainable_weights)
         self.optimizer.apply_gradients(zip(grads, self.trainable_weights, strict=True))
         self._update(t)
@@ -137,7 +138,7 @@ class VAE(keras.Model):
             return None
         if labels is None:
             raise ValueError("a conditional VAE needs the labels of the images")
-        return data.class_labels(n, labels, self.num_classes)
+        return data.class_labels(n, labels, num_classes=self.num_classes)
 
     def _batched(self, fn, n, *arrays, batch: int = 500):
         outs = [fn(*(None if a is None else a[i:i + batch] for a in arrays))
@@ -187,7 +188,7 @@ class VAE(keras.Model):
             if labels is not None:
                 raise ValueError("this VAE is unconditional; do not pass labels")
             return to_uint8(self.decode(z))
-        y = data.class_labels(int(n), labels, self.num_classes)
+        y = data.class_labels(int(n), labels, num_classes=self.num_classes)
         return to_uint8(self.decode(z, y)), y
 
     def save_networks(self, path) -> None:
@@ -235,11 +236,6 @@ class _Networks(keras.Model):
         self.built = True
 
 
-# Decoder likelihood per dataset: binarized-looking digits suit a Bernoulli decoder;
-# colour photos are not black-or-white, so CIFAR-10 uses a Gaussian with a stated sigma.
-DEFAULT_LIKELIHOOD = {"mnist": "bernoulli", "fashion_mnist": "bernoulli", "cifar10": "gaussian"}
-
-
 def build_vae(dataset: str = "mnist", conditional: bool = False, latent_dim: int = 16, *,
               beta: float = 1.0, likelihood: str | None = None, sigma: float = 0.1,
               width: int = 32, seed: int = 0, lr: float = 1e-3) -> VAE:
@@ -249,17 +245,18 @@ def build_vae(dataset: str = "mnist", conditional: bool = False, latent_dim: int
     (ignored by the Bernoulli decoder): a smaller sigma weighs reconstruction more, exactly
     like a smaller beta (notebook 02).
     """
-    from augkit import nets
+    from augkit import datasets, nets
 
     if int(latent_dim) != latent_dim or latent_dim < 1:
         raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
+    spec = datasets.get(dataset)
     keras.utils.set_random_seed(seed)
-    shape = nets.IMAGE_SHAPES[dataset]
-    k = 10 if conditional else None
+    shape, k = spec.image_shape, (spec.num_classes if conditional else None)
     cls = ConditionalVAE if conditional else VAE
     model = cls(nets.build_encoder(shape, latent_dim, k, width=width),
                 nets.build_decoder(latent_dim, shape, k, width=width), latent_dim, beta=beta,
-                likelihood=likelihood or DEFAULT_LIKELIHOOD[dataset], sigma=sigma, seed=seed)
+                likelihood=likelihood or spec.likelihood, sigma=sigma,
+                num_classes=spec.num_classes, seed=seed)
     model.compile(keras.optimizers.Adam(lr))
     # Build the optimizer now so that checkpoints and saved weights line up from the start.
     model.optimizer.build(model.trainable_weights)
@@ -268,20 +265,18 @@ def build_vae(dataset: str = "mnist", conditional: bool = False, latent_dim: int
 
 def train_vae(model: VAE, x, y=None, *, epochs: int, batch_size: int = 64, steps_per_epoch=None,
               checkpoint_dir=None, resume: bool = False, progress: bool = True,
-              sample_every: bool = True, seed: int = 0, extra_callbacks=(), validation=None):
+              sample_every: bool = True, seed: int = 0, extra_callbacks=(), validation=None,
+              meta=None):
     """Fit ``model`` on uint8 images ``x`` (and labels ``y``) with the standard callbacks.
 
     Returns ``(history, recorder, guard)`` exactly like :func:`augkit.gan.train_gan`.
     ``validation=(x_val, y_val)`` (uint8) adds ``val_*`` curves: a train/test gap in the
     negative ELBO is overfitting, which a sample grid cannot show.
     """
-    from augkit import callbacks
+    from augkit import loop
 
-    val = None
-    if validation is not None:
-        val = (to_unit_float(validation[0]), validation[1])
-    return callbacks.fit_generative(model, to_unit_float(x), y, epochs=epochs,
-                                    batch_size=batch_size, steps_per_epoch=steps_per_epoch,
-                                    checkpoint_dir=checkpoint_dir, resume=resume,
-                                    progress=progress, sample_every=sample_every, seed=seed,
-                                    extra_callbacks=extra_callbacks, validation_data=val)
+    run = loop.fit(model, x, y, scale="unit", epochs=epochs, batch_size=batch_size,
+                   steps_per_epoch=steps_per_epoch, checkpoint_dir=checkpoint_dir, resume=resume,
+                   progress=progress, sample_every=sample_every, seed=seed,
+                   extra_callbacks=extra_callbacks, validation=validation, meta=meta)
+    return run.history, run.recorder, run.guard

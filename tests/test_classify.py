@@ -19,11 +19,11 @@ def digits():
 
 
 def test_classifier_shapes_and_seeded_init():
-    a = classify.build_classifier((28, 28), seed=1)
-    b = classify.build_classifier((28, 28), seed=1)
+    a = classify.build_classifier((28, 28), 10, seed=1)
+    b = classify.build_classifier((28, 28), 10, seed=1)
     assert a.output_shape == (None, 10) and a.input_shape == (None, 28, 28, 1)
     assert all(np.array_equal(u, v) for u, v in zip(a.get_weights(), b.get_weights(), strict=True))
-    assert classify.build_classifier((32, 32, 3)).count_params() < 60_000
+    assert classify.build_classifier((32, 32, 3), 10).count_params() < 60_000
 
 
 def test_training_learns_a_simple_task(digits):
@@ -35,10 +35,12 @@ def test_training_learns_a_simple_task(digits):
 
 
 def test_budget_quick_and_full(monkeypatch):
-    monkeypatch.setenv("AUGKIT_QUICK", "1")
-    assert classify.budget_for("mnist") == classify.QUICK_BUDGET
+    # quick is a value passed in: the environment does not override it either way.
     monkeypatch.setenv("AUGKIT_QUICK", "0")
-    assert classify.budget_for("cifar10").steps > classify.budget_for("mnist").steps > 100
+    assert classify.budget_for("mnist", quick=True) == classify.QUICK_BUDGET
+    monkeypatch.setenv("AUGKIT_QUICK", "1")
+    full = {name: classify.budget_for(name, quick=False).steps for name in ("mnist", "cifar10")}
+    assert full["cifar10"] > full["mnist"] > 100
 
 
 def test_accuracy_grid_rows_and_summary(digits):

@@ -15,8 +15,24 @@ ROOT = Path(__file__).resolve().parents[1]
                                              ("0", False), ("", False), ("no", False)])
 def test_quick_flag(monkeypatch, value, expected):
     monkeypatch.setenv("AUGKIT_QUICK", value)
-    assert config.quick() is expected
-    assert config.preset(full=30, quick_value=1) == (1 if expected else 30)
+    assert config.env_quick() is expected
+    assert config.preset(full=30, quick_value=1, quick=expected) == (1 if expected else 30)
+
+
+@pytest.mark.parametrize("value", ["ture", "2", "quick", "y e s"])
+def test_unrecognised_quick_word_is_an_error_not_off(monkeypatch, value):
+    monkeypatch.setenv("AUGKIT_QUICK", value)
+    with pytest.raises(ValueError, match="AUGKIT_QUICK.*not a true/false word"):
+        config.env_quick()
+
+
+def test_cli_reports_a_bad_quick_word_in_one_line(monkeypatch, capsys):
+    from augkit import cli
+
+    monkeypatch.setenv("AUGKIT_QUICK", "ture")
+    assert cli.main(["info"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "AUGKIT_QUICK='ture'" in err
 
 
 def test_ruff_is_clean():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from augkit import callbacks, gan, losses, metrics, nets
+from augkit import callbacks, checkpoints, gan, losses, metrics, nets
 
 
 def _batch(x, y):
@@ -89,19 +89,23 @@ def test_guard_fires_on_collapsed_discriminator():
 def test_checkpoint_resume_continues_where_it_stopped(tiny_data, tmp_path):
     x, y = tiny_data
     first = gan.build_gan("mnist", True, latent_dim=8, width=8, seed=3)
-    gan.train_gan(first, x, y, epochs=2, batch_size=32, progress=False, sample_every=False,
-                  checkpoint_dir=tmp_path)
+    h1, _, _ = gan.train_gan(first, x, y, epochs=2, batch_size=32, progress=False,
+                             sample_every=False, checkpoint_dir=tmp_path)
     # "Interrupted" after epoch 2: a fresh process builds a new model and resumes.
     second = gan.build_gan("mnist", True, latent_dim=8, width=8, seed=99)
-    assert callbacks.restore(second, tmp_path) == 2
+    epoch, _, record = checkpoints.restore(second, tmp_path)
+    assert epoch == 2 and list(record["epoch_d_loss"]) == h1.history["d_loss"]
     for a, b in zip(first.weights, second.weights, strict=True):
         assert np.allclose(a.numpy(), b.numpy())
     assert int(second.g_optimizer.iterations) == int(first.g_optimizer.iterations) == 8
     history, _, _ = gan.train_gan(second, x, y, epochs=3, batch_size=32, progress=False,
                                   sample_every=False, checkpoint_dir=tmp_path, resume=True)
-    assert len(history.history["d_loss"]) == 1  # only epoch 3 ran
+    # The record is continuous: epochs 1-2 from the checkpoint, then epoch 3.
+    assert history.history["d_loss"][:2] == h1.history["d_loss"]
+    assert len(history.history["d_loss"]) == 3
     assert int(second.g_optimizer.iterations) == 12
-    assert callbacks.restore(gan.build_gan("mnist", True, latent_dim=8, width=8), tmp_path / "none") == 0
+    assert checkpoints.restore(gan.build_gan("mnist", True, latent_dim=8, width=8),
+                               tmp_path / "none")[0] == 0
 
 
 def test_sampling_is_deterministic_and_uint8(tiny_data, sampling_contract):

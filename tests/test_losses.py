@@ -344,15 +344,18 @@ def test_reparameterize_value_gradients_and_statistics():
     assert unseeded.std() == pytest.approx(1.0, abs=0.05)
 
 
-def test_elbo_terms_and_negative_elbo():
+def test_elbo_terms_neg_elbo_has_no_beta_and_loss_has_it():
     x = (RNG.uniform(size=(4, 8)) > 0.5).astype(np.float64)
     out, mu, lv = RNG.normal(size=(4, 8)), RNG.normal(size=(4, 2)), RNG.normal(size=(4, 2))
     terms = losses.elbo_terms(x, out, mu, lv, beta=4.0)
-    np.testing.assert_allclose(terms["negative_elbo"],
+    np.testing.assert_allclose(terms["loss"],
                                terms["reconstruction"] + 4.0 * terms["kl"], rtol=1e-12)
+    # neg_elbo means one quantity everywhere: the negative ELBO proper, beta or not.
+    np.testing.assert_allclose(terms["neg_elbo"], terms["reconstruction"] + terms["kl"],
+                               rtol=1e-12)
     np.testing.assert_allclose(terms["reconstruction"], losses.bernoulli_reconstruction(x, out))
     np.testing.assert_allclose(terms["kl"], losses.gaussian_kl(mu, lv))
-    neg = losses.negative_elbo(x, out, mu, lv, likelihood="gaussian", sigma=0.5)
+    neg = losses.vae_loss(x, out, mu, lv, likelihood="gaussian", sigma=0.5)
     assert neg.shape == (4,)
     np.testing.assert_allclose(neg, losses.gaussian_reconstruction(x, out, 0.5)
                                + losses.gaussian_kl(mu, lv), rtol=1e-12)
@@ -372,5 +375,5 @@ def test_effective_beta_explains_mixed_reductions():
     x = (RNG.uniform(size=(3, 784)) > 0.5).astype(np.float64)
     out, mu, lv = RNG.normal(size=(3, 784)), RNG.normal(size=(3, 16)), RNG.normal(size=(3, 16))
     mixed = losses.bernoulli_reconstruction(x, out) / 784 + losses.gaussian_kl(mu, lv)
-    np.testing.assert_allclose(784 * mixed, losses.negative_elbo(x, out, mu, lv, beta=784.0),
+    np.testing.assert_allclose(784 * mixed, losses.vae_loss(x, out, mu, lv, beta=784.0),
                                rtol=1e-12)

@@ -79,13 +79,13 @@ def test_fit_uses_the_custom_train_step_and_metrics():
 def test_unknown_loss_name_is_rejected_at_compile():
     gan = toy_gan.ToyGAN(hidden=8)
     with pytest.raises(ValueError, match="valid names"):
-        gan.compile(loss_name="vanilla")
+        gan.compile(loss="vanilla")
 
 
 def test_train_helper_records_losses_and_snapshots():
     gan = toy_gan.build("wgan_gp", hidden=16, seed=4)
     history = toy_gan.train(gan, DATA, steps=20, batch_size=64, n_snapshots=3, n_samples=50)
-    assert history.loss_name == "wgan_gp"
+    assert history.loss == "wgan_gp"
     assert history.d_loss.shape == (20,) and history.g_loss.shape == (20,)
     assert np.all(np.isfinite(history.d_loss)) and np.all(np.isfinite(history.g_loss))
     assert history.snapshot_steps == [0, 10, 20]
