@@ -1,99 +1,105 @@
-"""Widgets and figures for walking a VAE's latent space (notebooks 05 and 06).
+"""Widgets and figures for walking a VAE's latent space, introduced in
+``notebooks/05_vae_mnist.ipynb`` and used again on CIFAR-10 in ``notebooks/06_cifar10.ipynb``.
 
-Like :mod:`augkit.gan_widgets`, each builder holds its controls, an ``Output`` it draws
-into, the assembled ``widget`` and a ``state`` dict with what the last redraw computed, so
-tests can drive the controls headlessly. Introduced in ``notebooks/05_vae_mnist.ipynb``.
+The widgets are :class:`augkit.widgets.base.LiveFigure` s; the functions below them compute the
+image grids that the notebooks show as static figures.
 """
 
 from __future__ import annotations
 
 import ipywidgets as W
-import matplotlib.pyplot as plt
 import numpy as np
 
 from augkit import plots, vae
-from augkit.gan_widgets import _grid_into
-from augkit.widgets import class_buttons, render_into
+from augkit.widgets.base import LiveFigure, class_buttons
 
 
-def _show_image(ax, image, title=""):
-    image = np.asarray(image)
-    grey = image.shape[-1] == 1
-    ax.imshow(image[..., 0] if grey else image, cmap="gray" if grey else None, vmin=0, vmax=255)
-    ax.set_title(title, fontsize=9)
-    ax.axis("off")
+def _coordinate_sliders(n: int, limit: float = 3.0) -> list[W.FloatSlider]:
+    # A decode is cheap, so the picture follows the drag (continuous_update).
+    return [W.FloatSlider(value=0.0, min=-limit, max=limit, step=0.1, description=f"z{i + 1}",
+                          continuous_update=True) for i in range(n)]
 
 
-class LatentSliders:
+def _as_image(image: np.ndarray) -> np.ndarray:
+    """Test images come as (H, W) for MNIST; decoded ones as (H, W, C)."""
+    return image[..., None] if image.ndim == 2 else image
+
+
+class LatentSliders(LiveFigure):
     """One slider per latent coordinate (the first ``dims``; the rest stay 0) -> the decoded image.
 
     With ``background=(codes, labels)`` for a 2-D model, the left panel shows the encoded
     test set and a cross where the sliders point, so you see which class region you are in.
+    ``.sliders``: the coordinate sliders in order. ``state``: ``z`` and ``image`` (uint8).
     """
 
     def __init__(self, model, dims: int = 2, label: int | None = None, background=None,
                  class_names=None, limit: float = 3.0):
         dims = min(dims, model.latent_dim)
-        self.model, self.label, self.background, self.state = model, label, background, {}
+        self.model, self.label, self.background = model, label, background
         self.names = class_names
-        self.sliders = [W.FloatSlider(value=0.0, min=-limit, max=limit, step=0.1,
-                                      description=f"z{i + 1}", continuous_update=True)
-                        for i in range(dims)]
-        self.out = W.Output()
-        self.widget = W.VBox([W.HBox(self.sliders[:4]), *([W.HBox(self.sliders[4:])] if dims > 4 else []),
-                              self.out])
-        for s in self.sliders:
-            s.observe(self._redraw, names="value")
-        self._redraw()
+        self.sliders = _coordinate_sliders(dims, limit)
+        self.figsize = (2.6, 2.6) if background is None else (8.0, 3.8)
+        super().__init__({s.description: s for s in self.sliders})
+
+    def arrange(self) -> W.Widget:
+        rows = [W.HBox(self.sliders[i:i + 4]) for i in range(0, len(self.sliders), 4)]
+        return W.VBox([*rows, self.output])
 
     def z(self) -> np.ndarray:
+        """The latent code the sliders point at, shape (1, latent_dim)."""
         z = np.zeros((1, self.model.latent_dim), np.float32)
         z[0, :len(self.sliders)] = [s.value for s in self.sliders]
         return z
 
-    def _redraw(self, _change=None):
+    def compute(self, **_coordinates) -> dict:
         z = self.z()
         labels = None if self.label is None else np.array([self.label])
-        image = vae.to_uint8(self.model.decode(z, labels))[0]
-        self.state = {"z": z[0], "image": image}
+        return {"z": z[0], "image": vae.to_uint8(self.model.decode(z, labels))[0]}
+
+    def draw(self, fig, s: dict) -> None:
+        z, image = s["z"], s["image"]
         if self.background is None:
-            fig, ax = plt.subplots(figsize=(2.6, 2.6))
-            _show_image(ax, image, "decoded z")
-        else:
-            codes, classes = self.background
-            fig, (a, b) = plt.subplots(1, 2, figsize=(8, 3.8), gridspec_kw={"width_ratios": [1.6, 1]})
-            sc = a.scatter(codes[:, 0], codes[:, 1], c=classes, cmap="tab10", s=3, alpha=0.5)
-            a.plot(z[0, 0], z[0, 1], "k+", ms=18, mew=2.5)
-            a.set_xlim(self.sliders[0].min, self.sliders[0].max)
-            a.set_ylim(self.sliders[1].min, self.sliders[1].max)
-            a.set_xlabel("z1")
-            a.set_ylabel("z2")
-            a.set_title("encoded test digits (posterior means)", fontsize=9)
-            handles = sc.legend_elements()[0]
-            a.legend(handles, self.names or range(10), fontsize=7, loc="upper right", ncol=2,
-                     markerscale=0.8)
-            _show_image(b, image, f"decoded z = ({z[0, 0]:.1f}, {z[0, 1]:.1f})")
-        fig.tight_layout()
-        render_into(self.out, fig)
+            plots.show_image(fig.subplots(), image, "decoded z", frame=False)
+            return
+        codes, classes = self.background
+        a, b = fig.subplots(1, 2, width_ratios=[1.6, 1])
+        sc = a.scatter(codes[:, 0], codes[:, 1], c=classes, cmap="tab10", s=3, alpha=0.5)
+        a.plot(z[0], z[1], "k+", ms=18, mew=2.5)
+        a.set_xlim(self.sliders[0].min, self.sliders[0].max)
+        a.set_ylim(self.sliders[1].min, self.sliders[1].max)
+        a.set_xlabel("z1")
+        a.set_ylabel("z2")
+        a.set_title("encoded test digits (posterior means)", fontsize=9)
+        handles = sc.legend_elements()[0]
+        a.legend(handles, self.names or range(10), fontsize=7, loc="upper right", ncol=2,
+                 markerscale=0.8)
+        plots.show_image(b, image, f"decoded z = ({z[0]:.1f}, {z[1]:.1f})", frame=False)
 
 
-class TestInterpolation:
+class TestInterpolation(LiveFigure):
     """Pick two test images by index; a slider t walks the straight line between their
-    posterior means, z(t) = (1 - t) mu_a + t mu_b, and decodes it (unconditional VAEs)."""
+    posterior means, z(t) = (1 - t) mu_a + t mu_b, and decodes it (unconditional VAEs).
+
+    ``state``: ``strip`` (every decoded step, uint8), ``index`` (the step t points at) and
+    ``image`` (that step's image).
+    """
+
+    __test__ = False  # a widget, not a pytest test class, despite its name
 
     def __init__(self, model, images, a: int = 0, b: int = 1, steps: int = 9):
         if model.conditional:
             raise ValueError("TestInterpolation takes an unconditional VAE")
-        self.model, self.images, self.steps, self.state = model, np.asarray(images), steps, {}
+        self.model, self.images, self.steps = model, np.asarray(images), steps
         top = len(self.images) - 1
         self.a = W.BoundedIntText(value=a, min=0, max=top, description="image A")
         self.b = W.BoundedIntText(value=b, min=0, max=top, description="image B")
         self.t = W.FloatSlider(value=0.5, min=0.0, max=1.0, step=1.0 / (steps - 1), description="t")
-        self.out = W.Output()
-        self.widget = W.VBox([W.HBox([self.a, self.b]), self.t, self.out])
-        for w in (self.a, self.b, self.t):
-            w.observe(self._redraw, names="value")
-        self._redraw()
+        self.figsize = (1.1 * (steps + 2), 1.6)
+        super().__init__({"a": self.a, "b": self.b, "t": self.t})
+
+    def arrange(self) -> W.Widget:
+        return W.VBox([W.HBox([self.a, self.b]), self.t, self.output])
 
     def strip(self) -> np.ndarray:
         """Decoded images along the line from A to B, ``steps`` of them, uint8."""
@@ -101,85 +107,84 @@ class TestInterpolation:
         ts = np.linspace(0.0, 1.0, self.steps, dtype=np.float32)[:, None]
         return vae.to_uint8(self.model.decode((1 - ts) * mu[0] + ts * mu[1]))
 
-    def _redraw(self, _change=None):
+    def compute(self, a: int, b: int, t: float) -> dict:
         strip = self.strip()
-        k = int(round(self.t.value * (self.steps - 1)))
-        self.state = {"strip": strip, "index": k, "image": strip[k]}
-        ends = self.images[[self.a.value, self.b.value]]
-        fig, axes = plt.subplots(1, self.steps + 2, figsize=(1.1 * (self.steps + 2), 1.6))
-        _show_image(axes[0], ends[0][..., None] if ends.ndim == 3 else ends[0], "A (real)")
-        _show_image(axes[-1], ends[1][..., None] if ends.ndim == 3 else ends[1], "B (real)")
+        k = int(round(t * (self.steps - 1)))
+        return {"strip": strip, "index": k, "image": strip[k]}
+
+    def draw(self, fig, s: dict) -> None:
+        axes = fig.subplots(1, self.steps + 2)
+        plots.show_image(axes[0], _as_image(self.images[self.a.value]), "A (real)", frame=False)
+        plots.show_image(axes[-1], _as_image(self.images[self.b.value]), "B (real)", frame=False)
         for i, ax in enumerate(axes[1:-1]):
-            _show_image(ax, strip[i], f"t={i / (self.steps - 1):.2f}")
-            if i == k:
-                ax.axis("on")
-                ax.set_xticks([])
-                ax.set_yticks([])
+            picked = i == s["index"]
+            plots.show_image(ax, s["strip"][i], f"t={i / (self.steps - 1):.2f}", frame=picked)
+            if picked:
                 for side in ax.spines.values():
                     side.set_color("tab:red")
                     side.set_linewidth(3)
-        fig.tight_layout()
-        render_into(self.out, fig)
 
 
-class StyleExplorer:
+class StyleExplorer(LiveFigure):
     """Conditional VAE: a class selector plus style sliders, and the same style in every class.
 
     The style starts from a chosen test image's posterior mean (its slant, thickness);
     the sliders then move the first ``n_sliders`` latent coordinates.
+    ``.sliders``: those sliders in order. ``state``: ``z``, ``row`` (z decoded with every class)
+    and ``image`` (the chosen class's image in that row).
     """
+
+    figsize = (11.0, 2.4)
 
     def __init__(self, model, images, labels, class_names, n_sliders: int = 4, index: int = 0):
         if not model.conditional:
             raise ValueError("StyleExplorer takes a conditional VAE")
         self.model, self.images, self.labels = model, np.asarray(images), np.asarray(labels)
-        self.state: dict = {}
         self.label = class_buttons(class_names, int(self.labels[index]))
         self.index = W.BoundedIntText(value=index, min=0, max=len(self.images) - 1,
                                       description="style of #")
-        self.sliders = [W.FloatSlider(value=0.0, min=-3.0, max=3.0, step=0.1,
-                                      description=f"z{i + 1}", continuous_update=True)
-                        for i in range(min(n_sliders, model.latent_dim))]
-        self.out = W.Output()
-        self.widget = W.VBox([self.label, W.HBox([self.index]), W.HBox(self.sliders), self.out])
-        self._style = None
-        self.index.observe(self._new_style, names="value")
-        for w in (self.label, *self.sliders):
-            w.observe(self._redraw, names="value")
-        self._new_style()
+        self.sliders = _coordinate_sliders(min(n_sliders, model.latent_dim))
+        self._take_style()
+        super().__init__({"label": self.label, "index": self.index,
+                          **{s.description: s for s in self.sliders}})
 
-    def _new_style(self, _change=None):
+    def arrange(self) -> W.Widget:
+        return W.VBox([self.label, W.HBox([self.index]), W.HBox(self.sliders), self.output])
+
+    def _take_style(self) -> None:
+        """Encode the chosen test image and move the sliders onto its first coordinates."""
         i = self.index.value
         mu, _ = self.model.encode(self.images[i:i + 1], self.labels[i:i + 1])
         self._style = mu[0]
-        # Moving the sliders onto the new style fires _redraw once per slider; hold it off.
-        self._hold = True
         for s, v in zip(self.sliders, self._style, strict=False):
             s.value = float(np.clip(round(float(v), 1), s.min, s.max))
-        self._hold = False
-        self._redraw()
+
+    def _on_change(self, change) -> None:
+        if change.owner is self.index:
+            with self.hold():  # one redraw for the new style, not one per slider moved
+                self._take_style()
+        else:
+            self.update()
 
     def z(self) -> np.ndarray:
+        """The style code: the encoded image with the slider coordinates replaced."""
         z = self._style.copy()
         z[:len(self.sliders)] = [s.value for s in self.sliders]
         return z
 
-    def _redraw(self, _change=None):
-        if getattr(self, "_hold", False):
-            return
-        z = np.repeat(self.z()[None], self.model.num_classes, axis=0)
-        row = vae.to_uint8(self.model.decode(z, np.arange(self.model.num_classes)))
-        chosen = row[self.label.value]
-        self.state = {"z": z[0], "image": chosen, "row": row}
-        fig, (a, b, c) = plt.subplots(1, 3, figsize=(11, 2.4),
-                                      gridspec_kw={"width_ratios": [1, 1, 6]})
-        real = self.images[self.index.value]
-        _show_image(a, real[..., None] if real.ndim == 2 else real, f"style from #{self.index.value}")
-        _show_image(b, chosen, f"class {self.label.value}")
-        _grid_into(c, row, ncols=self.model.num_classes)
+    def compute(self, label: int, index: int, **_coordinates) -> dict:
+        k = self.model.num_classes
+        z = np.repeat(self.z()[None], k, axis=0)
+        row = vae.to_uint8(self.model.decode(z, np.arange(k)))
+        return {"z": z[0], "image": row[label], "row": row}
+
+    def draw(self, fig, s: dict) -> None:
+        a, b, c = fig.subplots(1, 3, width_ratios=[1, 1, 6])
+        i = self.index.value
+        plots.show_image(a, _as_image(self.images[i]), f"style from #{i}", frame=False)
+        plots.show_image(b, s["image"], f"class {self.label.value}", frame=False)
+        plots.grid_into(c, s["row"], ncols=self.model.num_classes)
         c.set_title("same z, every class", fontsize=9)
-        fig.tight_layout()
-        render_into(self.out, fig)
 
 
 def manifold_grid(model, n: int = 15, limit: float = 0.97) -> tuple[np.ndarray, np.ndarray]:
