@@ -17,6 +17,7 @@ from augkit.widgets.base import LiveFigure, class_buttons
 
 class TrainingPlayback(LiveFigure):
     """An epoch slider over a training record: the fixed-noise grid and the losses so far.
+    Introduced in ``notebooks/04_gan_mnist.ipynb``, replayed for CIFAR-10 in notebook 06.
 
     ``record`` is what :func:`augkit.zoo.load_history` returns (``frames``: one grid of
     samples from the same noise after each epoch; ``steps`` and ``log_*`` loss curves).
@@ -62,6 +63,7 @@ class TrainingPlayback(LiveFigure):
 
 class ConditionalExplorer(LiveFigure):
     """Class buttons and a seed slider: a grid of ``n`` samples of the chosen class.
+    Introduced in ``notebooks/04_gan_mnist.ipynb``, used on CIFAR-10 in notebook 06.
 
     ``state``: ``images`` (uint8) and ``labels`` (all equal to the chosen class).
     """
@@ -87,6 +89,7 @@ class ConditionalExplorer(LiveFigure):
 
 class LatentInterpolation(LiveFigure):
     """A slider t in [0, 1] walking from noise z0 to z1 (same class): one image per t.
+    Introduced in ``notebooks/04_gan_mnist.ipynb``.
 
     ``z0`` and ``z1`` are fixed by ``seeds``; the class box changes the label, not the noise, so
     the walk shows what the noise alone decides. ``state``: ``t``, ``label``, ``z`` and

@@ -50,7 +50,7 @@ class GanValueWidget(_TheoryFigure):
     ``state``: ``value``, ``jsd``, ``value_from_jsd`` (:math:`-\log 4 + 2\,\mathrm{JSD}`),
     ``d_star``, ``p_data``, ``p_g``, ``x``, and the sweep ``sweep_means``/``sweep_jsd``
     (JSD against the generator mean at the current spread) with its minimizer
-    ``best_mean``.
+    ``best_mean``. Introduced in ``notebooks/01_gan_objective.ipynb``.
     """
 
     def __init__(self, data: str = "one Gaussian", g_mean: float = -1.5, g_std: float = 1.0):
@@ -115,6 +115,7 @@ class GeneratorGradientWidget(_TheoryFigure):
     ``state``: ``d``, ``saturating`` and ``non_saturating`` (gradients w.r.t. the fake
     logit, as in :func:`augkit.theory.generator_gradients`), ``ratio`` (non-saturating /
     saturating), ``loss_saturating`` and ``loss_non_saturating``.
+    Introduced in ``notebooks/01_gan_objective.ipynb``.
     """
 
     figsize = (10.0, 3.2)
@@ -165,7 +166,7 @@ class GaussianKLWidget(_TheoryFigure):
 
     ``state``: ``mu``, ``sigma``, ``kl`` (analytic), ``kl_grid`` (numerical integral, a
     cross-check), ``cross_entropy`` and ``entropy`` (:func:`augkit.theory.gaussian_kl_terms`),
-    ``z``, ``prior``, ``posterior``.
+    ``z``, ``prior``, ``posterior``. Introduced in ``notebooks/02_vae_elbo.ipynb``.
     """
 
     def __init__(self, mu: float = 1.0, sigma: float = 0.5):
@@ -227,6 +228,7 @@ class BetaRateDistortionWidget(_TheoryFigure):
     ``state``: ``beta``, ``total_rate`` (nats), ``total_mse``, ``rate`` and ``mse`` per
     dimension, ``active`` (dimensions still encoded), ``shrink`` (the factor
     :math:`E[\hat x \mid x] / x` per dimension), ``loss``.
+    Introduced in ``notebooks/02_vae_elbo.ipynb``.
     """
 
     figsize = (11.0, 3.4)

@@ -30,6 +30,7 @@ class LatentSliders(LiveFigure):
 
     With ``background=(codes, labels)`` for a 2-D model, the left panel shows the encoded
     test set and a cross where the sliders point, so you see which class region you are in.
+    Introduced in ``notebooks/05_vae_mnist.ipynb``.
     ``.sliders``: the coordinate sliders in order. ``state``: ``z`` and ``image`` (uint8).
     """
 
@@ -80,6 +81,7 @@ class LatentSliders(LiveFigure):
 class TestInterpolation(LiveFigure):
     """Pick two test images by index; a slider t walks the straight line between their
     posterior means, z(t) = (1 - t) mu_a + t mu_b, and decodes it (unconditional VAEs).
+    Introduced in ``notebooks/05_vae_mnist.ipynb``.
 
     ``state``: ``strip`` (every decoded step, uint8), ``index`` (the step t points at) and
     ``image`` (that step's image).
@@ -130,6 +132,7 @@ class StyleExplorer(LiveFigure):
 
     The style starts from a chosen test image's posterior mean (its slant, thickness);
     the sliders then move the first ``n_sliders`` latent coordinates.
+    Introduced in ``notebooks/05_vae_mnist.ipynb``.
     ``.sliders``: those sliders in order. ``state``: ``z``, ``row`` (z decoded with every class)
     and ``image`` (the chosen class's image in that row).
     """
@@ -204,7 +207,8 @@ def manifold_grid(model, n: int = 15, limit: float = 0.97) -> tuple[np.ndarray, 
 
 
 def show_pairs(originals, reconstructions, title: str = "", n: int = 10):
-    """Two rows: originals on top, their reconstructions below."""
+    """Two rows: originals on top, their reconstructions below; returns the figure.
+    Introduced in ``notebooks/05_vae_mnist.ipynb``, used on CIFAR-10 in notebook 06."""
     originals = np.asarray(originals[:n])
     if originals.ndim == 3:
         originals = originals[..., None]
