@@ -10,27 +10,68 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 
-def _show(ax, img):
+def show_image(ax, img, title: str = "", frame: bool = True):
+    """Draw one uint8 image (H, W), (H, W, 1) or (H, W, 3) on ``ax`` on the fixed 0..255 scale.
+
+    The fixed scale matters: letting imshow stretch each image to its own range would make a
+    faint sample look as crisp as a real digit. Ticks are removed but the axes stay on, so a
+    caller can still label a row with ``set_ylabel`` (:func:`class_grid`) or colour the frame to
+    mark a pick; ``frame=False`` hides the frame for free-standing images. Used by every image
+    figure from ``notebooks/00_start_here.ipynb`` on.
+    """
     img = np.asarray(img)
     if img.ndim == 3 and img.shape[-1] == 1:
         img = img[..., 0]
     ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=255, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=9)
+    for side in ax.spines.values():
+        side.set_visible(frame)
 
 
-def image_grid(images, titles=None, ncols: int = 10, size: float = 1.0, suptitle: str | None = None):
-    """Show uint8 images (N, H, W) or (N, H, W, C) in a grid; returns the figure."""
+def grid_into(ax, images, ncols: int = 10):
+    """Tile (N, H, W, C) uint8 images into one canvas and draw it on ``ax`` with one imshow.
+
+    One imshow instead of one axes per image keeps a redraw cheap, which matters for widgets
+    that redraw a whole grid on every slider move (``notebooks/04_gan_mnist.ipynb``).
+    Unfilled cells of the last row stay black.
+    """
+    images = np.asarray(images)
+    n, h, w, c = images.shape
+    rows = int(np.ceil(n / ncols))
+    canvas = np.zeros((rows * h, ncols * w, c), np.uint8)
+    for i, img in enumerate(images):
+        r, col = divmod(i, ncols)
+        canvas[r * h:(r + 1) * h, col * w:(col + 1) * w] = img
+    ax.imshow(canvas[..., 0] if c == 1 else canvas, cmap="gray" if c == 1 else None,
+              vmin=0, vmax=255)
+    ax.axis("off")
+
+
+def _axes(fig, nrows: int, ncols: int, figsize):
+    """A grid of axes in ``fig`` (a widget passes the figure it renders), else in a new figure."""
+    if fig is None:
+        fig = plt.figure(figsize=figsize)
+    else:
+        fig.set_size_inches(*figsize)
+    return fig, fig.subplots(nrows, ncols, squeeze=False)
+
+
+def image_grid(images, titles=None, ncols: int = 10, size: float = 1.0, suptitle: str | None = None,
+               fig=None):
+    """Show uint8 images (N, H, W) or (N, H, W, C) in a grid; returns the figure (``fig`` if given)."""
     images = np.asarray(images)
     n = len(images)
     if n == 0:
         raise ValueError("image_grid needs at least one image")
     ncols = min(ncols, n)
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size), squeeze=False)
+    fig, axes = _axes(fig, nrows, ncols, (ncols * size, nrows * size))
     for i, ax in enumerate(axes.flat):
         if i < n:
-            _show(ax, images[i])
+            show_image(ax, images[i])
             if titles is not None:
                 ax.set_title(str(titles[i]), fontsize=8)
         else:
@@ -42,20 +83,19 @@ def image_grid(images, titles=None, ncols: int = 10, size: float = 1.0, suptitle
 
 
 def class_grid(x, y, class_names, per_class: int = 8, seed: int = 0, size: float = 0.9,
-               title: str | None = None):
+               title: str | None = None, fig=None):
     """One row per class with ``per_class`` random examples; the class name labels each row."""
     y = np.asarray(y).reshape(-1)
     rng = np.random.default_rng(seed)
     classes = np.unique(y)
-    fig, axes = plt.subplots(len(classes), per_class, squeeze=False,
-                             figsize=(per_class * size + 1.0, len(classes) * size))
+    fig, axes = _axes(fig, len(classes), per_class, (per_class * size + 1.0, len(classes) * size))
     for row, c in enumerate(classes):
         idx = np.flatnonzero(y == c)
         pick = rng.choice(idx, size=min(per_class, idx.size), replace=False)
         for col in range(per_class):
             ax = axes[row, col]
             if col < pick.size:
-                _show(ax, x[pick[col]])
+                show_image(ax, x[pick[col]])
             else:
                 ax.axis("off")
         axes[row, 0].set_ylabel(class_names[int(c)], rotation=0, ha="right", va="center", fontsize=9)
@@ -117,20 +157,19 @@ def errorbar_lines(summary: dict, x_index: int = 1, xlabel: str = "strength",
     return ax.figure
 
 
-def transform_rows(images_by_row: dict, size: float = 0.9, title=None):
+def transform_rows(images_by_row: dict, size: float = 0.9, title=None, fig=None):
     """One row per named transform, showing several augmented copies of one image.
 
     ``images_by_row`` maps a row label to an array of images (N, H, W[, C]) in [0, 255].
     """
     rows = list(images_by_row.items())
     ncols = max(len(v) for _, v in rows)
-    fig, axes = plt.subplots(len(rows), ncols, squeeze=False,
-                             figsize=(ncols * size + 1.2, len(rows) * size))
+    fig, axes = _axes(fig, len(rows), ncols, (ncols * size + 1.2, len(rows) * size))
     for r, (label, imgs) in enumerate(rows):
         imgs = np.clip(np.asarray(imgs), 0, 255).astype(np.uint8)
         for c in range(ncols):
             if c < len(imgs):
-                _show(axes[r, c], imgs[c])
+                show_image(axes[r, c], imgs[c])
             else:
                 axes[r, c].axis("off")
         axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)

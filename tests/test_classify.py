@@ -62,7 +62,7 @@ def test_mean_std_single_value():
 
 
 def test_gallery_widget_headless():
-    from augkit import widgets
+    from augkit.widgets import data as widgets
 
     imgs = data.from_unit(np.random.default_rng(0).random((2, 28, 28)))
     g = widgets.AugmentGallery(imgs, "mnist", strength=1.0, copies=3)

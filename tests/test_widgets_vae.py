@@ -1,9 +1,10 @@
-"""VAE widgets driven headlessly: move a control, check what was decoded and drawn."""
+"""The VAE widgets (notebooks 05 and 06) driven headlessly: move a control, check what was decoded and drawn."""
 
 import numpy as np
 import pytest
 
-from augkit import data, vae, vae_widgets
+from augkit import data, vae
+from augkit.widgets import vae as vae_widgets
 
 
 @pytest.fixture(scope="module")
@@ -13,7 +14,7 @@ def digits():
 
 
 def _drawn(widget) -> bool:
-    return "image/png" in widget.out.outputs[0]["data"]
+    return "image/png" in widget.output.outputs[0]["data"]
 
 
 def test_latent_sliders_decode_where_they_point(digits):

@@ -1,22 +1,9 @@
-"""Sliders that recompute a derivation's quantities and redraw its figure.
+"""The derivation widgets: sliders that recompute a derivation's quantities with
+:mod:`augkit.theory` and redraw its figure (no deep learning, so they run instantly).
 
-Each builder is a small class with
-
-* ``.sliders``: a dict of the controls (``ipywidgets`` sliders and dropdowns),
-* ``.state``: the quantities computed for the current control values,
-* ``.figure``: the last matplotlib ``Figure`` drawn,
-* ``.widget``: the ``VBox`` to display (the object displays itself in a notebook too).
-
-Moving a control recomputes ``.state`` with :mod:`augkit.theory` and redraws into an
-``Output`` widget by replacing its state with the new PNG (:func:`augkit.widgets.render_into`):
-no flicker, and no output capture, which can hang nbclient while a cell runs.
-Sliders use ``continuous_update=False``: a redraw costs a PNG render, so it happens when
-the slider is released, not on every pixel of the drag.
-Setting ``slider.value = x`` fires the same callback without a kernel, which is how the
-tests drive them. The figure is a ``matplotlib.figure.Figure`` (no pyplot), so redraws
-never pile up open figures.
-
-:class:`GanValueWidget` and :class:`GeneratorGradientWidget` are used in
+Each is a :class:`augkit.widgets.base.LiveFigure`: ``.controls`` by name, ``.state`` with the
+quantities for the current values, ``.figure``, ``.readout`` and ``.widget``.
+:class:`GanValueWidget` and :class:`GeneratorGradientWidget` are introduced in
 ``notebooks/01_gan_objective.ipynb``; :class:`GaussianKLWidget` and
 :class:`BetaRateDistortionWidget` in ``notebooks/02_vae_elbo.ipynb``.
 """
@@ -25,11 +12,10 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 import numpy as np
-from IPython.display import display
 from matplotlib.figure import Figure
 
 from augkit import theory
-from augkit.widgets import render_into
+from augkit.widgets.base import LiveFigure
 
 _LAYOUT = widgets.Layout(width="420px")
 _STYLE = {"description_width": "150px"}
@@ -49,70 +35,22 @@ def _log_slider(description: str, value: float, lo_exp: float, hi_exp: float,
                                   continuous_update=False, layout=_LAYOUT, style=_STYLE)
 
 
-class LiveFigure:
-    """Base class: controls -> :meth:`compute` -> ``.state`` -> :meth:`draw` -> figure."""
+class _TheoryFigure(LiveFigure):
+    """Line plots redraw quickly; a little more resolution keeps the formulas readable."""
 
-    figsize = (10.0, 3.4)
     dpi = 90
-
-    def __init__(self, controls: dict[str, widgets.ValueWidget]):
-        self.sliders = controls
-        self.state: dict = {}
-        self.figure: Figure | None = None
-        self.n_updates = 0
-        self.readout = widgets.HTML()
-        self.output = widgets.Output()
-        for control in controls.values():
-            control.observe(self._on_change, names="value")
-        self.widget = widgets.VBox([widgets.VBox(list(controls.values())), self.readout,
-                                    self.output])
-        self.update()
-
-    # Subclasses fill these in.
-    def compute(self, **values) -> dict:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def draw(self, fig: Figure, state: dict) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def describe(self, state: dict) -> str:
-        return ""
-
-    def values(self) -> dict:
-        """The current value of every control, by name."""
-        return {name: control.value for name, control in self.sliders.items()}
-
-    def _on_change(self, change) -> None:
-        self.update()
-
-    def update(self) -> None:
-        """Recompute ``.state`` and redraw (called on every control change)."""
-        self.state = self.compute(**self.values())
-        self.readout.value = self.describe(self.state)
-        fig = Figure(figsize=self.figsize, layout="constrained")
-        self.draw(fig, self.state)
-        self.figure = fig
-        self.n_updates += 1
-        self._show(fig)
-
-    def _show(self, fig: Figure) -> None:
-        # A state update, never output capture: see augkit.widgets.render_into.
-        render_into(self.output, fig, dpi=self.dpi)
-
-    def _ipython_display_(self) -> None:
-        display(self.widget)
 
 
 # --------------------------------------------------------------------------- GAN
 
-class GanValueWidget(LiveFigure):
+class GanValueWidget(_TheoryFigure):
     r"""Generator mean and spread against a fixed data density: live :math:`p_{\text{data}}`,
     :math:`p_g`, :math:`D^*`, :math:`V(D^*, G)` and the JSD.
 
     ``state``: ``value``, ``jsd``, ``value_from_jsd`` (:math:`-\log 4 + 2\,\mathrm{JSD}`),
     ``d_star``, ``p_data``, ``p_g``, ``x``, and the sweep ``sweep_means``/``sweep_jsd``
     (JSD against the generator mean at the current spread) with its minimizer
-    ``best_mean``.
+    ``best_mean``. Introduced in ``notebooks/01_gan_objective.ipynb``.
     """
 
     def __init__(self, data: str = "one Gaussian", g_mean: float = -1.5, g_std: float = 1.0):
@@ -171,12 +109,13 @@ class GanValueWidget(LiveFigure):
         ax_sweep.set_title(f"JSD vs generator mean, spread {s['g_std']:.2f}", fontsize=10)
 
 
-class GeneratorGradientWidget(LiveFigure):
+class GeneratorGradientWidget(_TheoryFigure):
     r"""A slider for :math:`D(G(z))` shows both generator losses and their gradients.
 
     ``state``: ``d``, ``saturating`` and ``non_saturating`` (gradients w.r.t. the fake
     logit, as in :func:`augkit.theory.generator_gradients`), ``ratio`` (non-saturating /
     saturating), ``loss_saturating`` and ``loss_non_saturating``.
+    Introduced in ``notebooks/01_gan_objective.ipynb``.
     """
 
     figsize = (10.0, 3.2)
@@ -221,13 +160,13 @@ class GeneratorGradientWidget(LiveFigure):
 
 # --------------------------------------------------------------------------- VAE
 
-class GaussianKLWidget(LiveFigure):
+class GaussianKLWidget(_TheoryFigure):
     r"""Sliders for :math:`\mu` and :math:`\sigma` of :math:`q(z \mid x)` show the prior,
     the posterior and :math:`\mathrm{KL}(q\,\|\,p)`.
 
     ``state``: ``mu``, ``sigma``, ``kl`` (analytic), ``kl_grid`` (numerical integral, a
     cross-check), ``cross_entropy`` and ``entropy`` (:func:`augkit.theory.gaussian_kl_terms`),
-    ``z``, ``prior``, ``posterior``.
+    ``z``, ``prior``, ``posterior``. Introduced in ``notebooks/02_vae_elbo.ipynb``.
     """
 
     def __init__(self, mu: float = 1.0, sigma: float = 0.5):
@@ -281,7 +220,7 @@ class GaussianKLWidget(LiveFigure):
         ax_map.set_title("KL over (μ, σ); + marks the prior")
 
 
-class BetaRateDistortionWidget(LiveFigure):
+class BetaRateDistortionWidget(_TheoryFigure):
     r"""A beta slider on a 2-D linear-Gaussian VAE, solved in closed form.
 
     Data :math:`x \sim \mathcal N(0, \mathrm{diag}(\lambda_1, \lambda_2))`, decoder noise
@@ -289,6 +228,7 @@ class BetaRateDistortionWidget(LiveFigure):
     ``state``: ``beta``, ``total_rate`` (nats), ``total_mse``, ``rate`` and ``mse`` per
     dimension, ``active`` (dimensions still encoded), ``shrink`` (the factor
     :math:`E[\hat x \mid x] / x` per dimension), ``loss``.
+    Introduced in ``notebooks/02_vae_elbo.ipynb``.
     """
 
     figsize = (11.0, 3.4)
