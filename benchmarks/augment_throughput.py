@@ -54,7 +54,7 @@ def main(argv=None):
         labels = rng.integers(0, 10, args.batch_size)
         default = augment.Augmenter(augment.default_config(dataset, 1.0), seed=0)
         all_on = augment.Augmenter(everything, seed=0)
-        mixer = augment.LabelMixer("mixup", seed=0)
+        mixer = augment.LabelMixer("mixup", num_classes=10, seed=0)
         cases = [
             ("default, strength 1 (eager)", default),
             ("every transform on (eager)", all_on),

@@ -351,13 +351,13 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quick", action="store_true", help="~20 s per model (also AUGKIT_QUICK=1)")
     args = p.parse_args(argv)
-    args.quick = args.quick or config.quick()
+    args.quick = args.quick or config.env_quick()
     # Quick mode is a smoke run: seconds of training, small evaluations.
     presets = {"budget_minutes": (10, 20 / 60), "baseline_budget_minutes": (20, 20 / 60),
                "eval_every_seconds": (60, 10), "n_eval": (5000, 500)}
     for name, (full, quick) in presets.items():
         if getattr(args, name) is None:
-            setattr(args, name, config.preset(full, quick, is_quick=args.quick))
+            setattr(args, name, config.preset(full, quick, quick=args.quick))
     return args
 
 

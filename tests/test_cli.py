@@ -56,6 +56,21 @@ def test_run_executes_a_notebook(tmp_path, capsys):
     assert "ZeroDivisionError" in capsys.readouterr().err
 
 
+def test_quick_set_by_hand_reaches_every_size_without_the_environment(tmp_path, monkeypatch,
+                                                                      capsys):
+    """QUICK = True injected into the parameters cell (papermill, as `augkit run -p` does),
+    with no AUGKIT_QUICK at all: notebook 02 must use its quick sizes, not the full ones."""
+    import nbformat
+
+    monkeypatch.delenv("AUGKIT_QUICK", raising=False)
+    assert cli.main(["run", "02", "-p", "QUICK", "True", "--out-dir", str(tmp_path)]) == 0
+    done = nbformat.read(tmp_path / "02_vae_elbo.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for c in done.cells if c.cell_type == "code"
+                      for o in c.get("outputs", []))
+    assert "quick mode: True | Monte Carlo samples: 40000" in printed
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in done.cells)
+
+
 def test_run_gives_the_kernel_a_relative_data_dir_from_here(tmp_path, monkeypatch, capsys):
     """The kernel starts in the notebook's folder; AUGKIT_DATA_DIR=data must still mean ./data."""
     import nbformat

@@ -11,7 +11,7 @@ import ipywidgets as W
 import matplotlib.pyplot as plt
 import numpy as np
 
-from augkit import data
+from augkit import datasets
 from augkit.widgets import base
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,8 +103,8 @@ def test_importing_widgets_and_the_light_families_does_not_start_tensorflow():
 
 
 def test_class_buttons_fit_the_longest_name():
-    digits = base.class_buttons(data.CLASS_NAMES["mnist"], value=3)
-    photos = base.class_buttons(data.CLASS_NAMES["cifar10"])
+    digits = base.class_buttons(datasets.get("mnist").class_names, value=3)
+    photos = base.class_buttons(datasets.get("cifar10").class_names)
     assert digits.value == 3 and digits.options[3] == ("3", 3)
     assert photos.options[1] == ("automobile", 1)
     width = int(photos.style.button_width.removesuffix("px"))

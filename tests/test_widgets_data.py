@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from augkit import data, plots
+from augkit import datasets, plots
 from augkit.widgets import data as widgets
 
 
@@ -19,7 +19,7 @@ def digits():
 
 def test_subset_preview_follows_its_sliders(digits):
     x, y = digits
-    view = widgets.SubsetPreview(x, y, data.CLASS_NAMES["mnist"], max_per_class=20, value=5)
+    view = widgets.SubsetPreview(x, y, datasets.get("mnist").class_names, max_per_class=20, value=5)
     assert view.state["size"] == 50 and view.n.max == 20
     first = view.state["labels"].copy()
     view.n.value = 12
@@ -35,10 +35,10 @@ def test_subset_preview_follows_its_sliders(digits):
 
 def test_class_grid_and_balance_figures(digits):
     x, y = digits
-    fig = plots.class_grid(x, y, data.CLASS_NAMES["mnist"], per_class=4)
+    fig = plots.class_grid(x, y, datasets.get("mnist").class_names, per_class=4)
     assert len(fig.axes) == 40 and fig.axes[0].get_ylabel() == "0"
     plt.close(fig)
-    fig = plots.class_balance({"train": y, "test": y[:100]}, data.CLASS_NAMES["mnist"])
+    fig = plots.class_balance({"train": y, "test": y[:100]}, datasets.get("mnist").class_names)
     bars = [p.get_height() for p in fig.axes[0].patches]
     assert len(bars) == 20 and np.isclose(sum(bars[:10]), 1.0)
     plt.close(fig)

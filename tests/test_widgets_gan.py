@@ -7,7 +7,7 @@ import base64
 import numpy as np
 import pytest
 
-from augkit import data, gan, zoo
+from augkit import data, datasets, gan, zoo
 from augkit.widgets import gan as gan_widgets
 
 
@@ -56,7 +56,7 @@ def test_playback_shows_only_the_losses_logged_so_far():
 
 
 def test_class_buttons_choose_the_explorers_class(small_cgan):
-    view = gan_widgets.ConditionalExplorer(small_cgan, data.CLASS_NAMES["mnist"], n=12)
+    view = gan_widgets.ConditionalExplorer(small_cgan, datasets.get("mnist").class_names, n=12)
     assert (view.state["labels"] == 0).all() and view.state["images"].shape == (12, 28, 28, 1)
     first = _png(view)
     view.label.value = 7
@@ -72,7 +72,7 @@ def test_class_buttons_choose_the_explorers_class(small_cgan):
 
 def test_explorer_on_the_shipped_conditional_gan():
     cgan = zoo.load_generator_model("cgan_mnist")
-    view = gan_widgets.ConditionalExplorer(cgan, data.CLASS_NAMES["mnist"])
+    view = gan_widgets.ConditionalExplorer(cgan, datasets.get("mnist").class_names)
     view.label.value = 3
     assert (view.state["labels"] == 3).all() and view.state["images"].shape == (20, 28, 28, 1)
     # A trained generator draws strokes on a dark background, not noise around mid-grey.

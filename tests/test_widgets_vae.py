@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from augkit import data, vae
+from augkit import datasets, vae
 from augkit.widgets import vae as vae_widgets
 
 
@@ -21,7 +21,7 @@ def test_latent_sliders_decode_where_they_point(digits):
     model = vae.build_vae("mnist", False, latent_dim=2, width=8, seed=0)
     codes = np.random.default_rng(0).standard_normal((40, 2))
     view = vae_widgets.LatentSliders(model, background=(codes, digits[1]),
-                                     class_names=data.CLASS_NAMES["mnist"])
+                                     class_names=datasets.get("mnist").class_names)
     assert _drawn(view) and np.allclose(view.state["z"], 0.0)
     view.sliders[0].value, view.sliders[1].value = 2.0, -1.5
     assert np.allclose(view.state["z"], [2.0, -1.5])
@@ -59,7 +59,7 @@ def test_interpolation_between_two_test_images(digits):
 def test_style_explorer_keeps_the_style_and_changes_the_class(digits):
     x, y = digits
     model = vae.build_vae("mnist", True, latent_dim=6, width=8, seed=0)
-    view = vae_widgets.StyleExplorer(model, x, y, data.CLASS_NAMES["mnist"], n_sliders=4, index=3)
+    view = vae_widgets.StyleExplorer(model, x, y, datasets.get("mnist").class_names, n_sliders=4, index=3)
     assert view.label.value == 3 and view.state["row"].shape == (10, 28, 28, 1)
     mu, _ = model.encode(x[3:4], y[3:4])
     assert np.allclose(view.state["z"][4:], mu[0, 4:])  # coordinates without a slider: the style
