@@ -28,9 +28,6 @@ from augkit import config, datasets
 
 log = config.get_logger("data")
 
-DATASETS = datasets.NAMES
-
-
 class DataNotFoundError(FileNotFoundError):
     """No source could provide the dataset; the message lists what was tried."""
 

@@ -12,7 +12,7 @@ Introduced in ``notebooks/04_gan_mnist.ipynb``.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,8 +29,6 @@ class Run:
     guard: callbacks.DivergenceGuard  # .message says why training stopped early, if it did
     steps: callbacks.StepHistory  # logs every few steps
     seconds: float = 0.0  # training time, the interrupted part of a resumed run included
-    epochs_done: int = 0
-    extra: dict = field(default_factory=dict)
 
     def record(self) -> dict:
         """The arrays notebooks play back (``augkit/weights/NAME.history.npz`` holds these)."""
@@ -96,6 +94,4 @@ def fit(model, x, y=None, *, scale: str, epochs: int, batch_size: int = 64,
               steps_per_epoch=steps_per_epoch or per_epoch, callbacks=cbs, verbose=0,
               validation_data=val)
     run.seconds = seconds + time.perf_counter() - start
-    # The epoch log holds the interrupted part of a resumed run too.
-    run.epochs_done = len(next(iter(run.history.history.values()), []))
     return run

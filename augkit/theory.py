@@ -231,11 +231,6 @@ def pointwise_objective(y, a: float, b: float) -> np.ndarray:
     return xlogy(a, y) + xlogy(b, 1.0 - y)
 
 
-def _sigmoid(a) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
-    return np.exp(-np.logaddexp(0.0, -a))
-
-
 def logit(p) -> np.ndarray:
     r""":math:`\log p - \log(1 - p)`, the inverse of the sigmoid."""
     p = np.asarray(p, dtype=np.float64)

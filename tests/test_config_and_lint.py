@@ -39,3 +39,40 @@ def test_ruff_is_clean():
     res = subprocess.run([sys.executable, "-m", "ruff", "check", str(ROOT)],
                          capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def _augkit_imports(path: Path) -> set[str]:
+    """Every augkit module a file imports, at the top or inside a function."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("augkit"):
+            if node.module == "augkit":
+                found |= {a.name for a in node.names}
+            else:
+                found.add(node.module.removeprefix("augkit.").split(".")[0])
+        elif isinstance(node, ast.Import):
+            found |= {a.name.removeprefix("augkit.").split(".")[0] for a in node.names
+                      if a.name.startswith("augkit.")}
+    return found
+
+
+def test_no_import_cycles_in_the_package():
+    pkg = ROOT / "augkit"
+    graph = {p.stem: _augkit_imports(p) for p in pkg.glob("*.py")}
+    # The widgets package is one node: `from augkit.widgets import gan` is "widgets".
+    graph["widgets"] = set().union(*(_augkit_imports(p) for p in (pkg / "widgets").glob("*.py")))
+    graph = {k: {m for m in v if m in graph and m != k} for k, v in graph.items()}
+
+    def reach(start):
+        seen, todo = set(), [start]
+        while todo:
+            for nxt in graph[todo.pop()]:
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return seen
+
+    cycles = sorted(m for m in graph if m in reach(m))
+    assert not cycles, f"modules on an import cycle: {cycles}"

@@ -165,6 +165,31 @@ def test_nonexistent_directory(tmp_path, no_sources, monkeypatch):
         data.load("mnist")
 
 
+def test_a_data_file_that_is_a_folder_is_an_error_not_a_fallback(tmp_path, no_sources, monkeypatch):
+    (tmp_path / "mnist.npz").mkdir()
+    monkeypatch.setenv("AUGKIT_OFFLINE", "0")  # a silent switch would reach for a download
+    with pytest.raises(data.DataFormatError, match=r"mnist\.npz: is a directory"):
+        data.load("mnist", tmp_path)
+
+
+@pytest.mark.parametrize("bad, match", [("", "empty string"), ("   ", "empty string"),
+                                        (5, "must be a folder path, got int"),
+                                        (["a"], "must be a folder path, got list")])
+def test_empty_or_non_path_data_dir_is_a_clear_error(no_sources, bad, match):
+    with pytest.raises(data.DataNotFoundError, match=match):
+        data.load("mnist", bad)
+
+
+def test_cli_data_faults_are_one_line(tmp_path, no_sources, capsys):
+    from augkit import cli
+
+    (tmp_path / "mnist.npz").mkdir()
+    assert cli.main(["train", "gan", "--data-dir", str(tmp_path), "--out-dir",
+                     str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "mnist.npz: is a directory" in err
+
+
 def test_truncated_npz_names_the_file(tmp_path, no_sources):
     path = tmp_path / "mnist.npz"
     write_npz(path)

@@ -73,7 +73,7 @@ class LatentSliders(LiveFigure):
         a.set_ylabel("z2")
         a.set_title("encoded test digits (posterior means)", fontsize=9)
         handles = sc.legend_elements()[0]
-        a.legend(handles, self.names or range(10), fontsize=7, loc="upper right", ncol=2,
+        a.legend(handles, self.names or range(len(handles)), fontsize=7, loc="upper right", ncol=2,
                  markerscale=0.8)
         plots.show_image(b, image, f"decoded z = ({z[0]:.1f}, {z[1]:.1f})", frame=False)
 
