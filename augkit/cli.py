@@ -48,6 +48,8 @@ def cmd_info(args) -> int:
     import logging
 
     logging.getLogger("augkit").setLevel(logging.WARNING)  # keep the table readable
+    if args.data_dir is not None and not args.data_dir.strip():
+        raise UsageError("--data-dir is an empty string; give a folder path or leave it out")
     for label, folder in (("--data-dir", args.data_dir), (f"${config.DATA_ENV}", os.environ.get(config.DATA_ENV))):
         if folder and not Path(folder).expanduser().is_dir():
             raise UsageError(f"{label} points to {folder}, which is not a directory")
@@ -92,6 +94,8 @@ def cmd_run(args) -> int:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    if args.timeout <= 0:
+        raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout}")
     nb_path = _find_notebook(args.notebook)
     out_dir = Path(args.out_dir)
     try:
@@ -100,6 +104,8 @@ def cmd_run(args) -> int:
         raise UsageError(f"cannot create output folder {out_dir}: {exc.strerror}") from exc
     out = out_dir / nb_path.name
     params = {name: _parameter_value(value) for name, value in args.parameters or []}
+    if "QUICK" in params:  # "-p QUICK maybe" must not silently mean "on" (a truthy string)
+        params["QUICK"] = config.parse_bool(params["QUICK"], "-p QUICK")
     config.pin_data_dir()  # the kernel starts in the notebook's folder, not here
     quick = params.get("QUICK", config.env_quick())
     print(f"running {nb_path} (quick mode {'ON' if quick else 'off'}"
@@ -146,8 +152,6 @@ def cmd_train(args) -> int:
         options["loss"] = args.loss
     if args.what == "vae":
         options.update(beta=args.beta, likelihood=args.likelihood, sigma=args.sigma)
-    if args.what == "classifier" and args.width == 32:
-        options["width"] = train.DOMAIN_WIDTH
     info = train.train_model(args.what, args.dataset, name=name, out_dir=out,
                              quick=config.env_quick(), epochs=args.epochs,
                              batch_size=args.batch_size, data_dir=args.data_dir,

@@ -35,6 +35,15 @@ def test_info_bad_data_dir_is_one_line(tmp_path, capsys):
     assert len(err.splitlines()) == 1
 
 
+def test_empty_data_dir_and_bad_timeout_are_one_line(capsys):
+    assert cli.main(["info", "--data-dir", ""]) == 2
+    assert "--data-dir is an empty string" in capsys.readouterr().err
+    assert cli.main(["run", "00", "--timeout", "0"]) == 2
+    assert "--timeout must be a positive" in capsys.readouterr().err
+    assert cli.main(["run", "00", "-p", "QUICK", "maybe"]) == 2
+    assert "-p QUICK='maybe' is not a true/false word" in capsys.readouterr().err
+
+
 def test_run_unknown_notebook_is_one_line(capsys):
     assert cli.main(["run", "99_does_not_exist"]) == 2
     err = capsys.readouterr().err

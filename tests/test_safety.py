@@ -317,3 +317,28 @@ def test_streamed_samples_equal_the_models_own_samples(tmp_path):
     images, labels = model.sample(23, seed=4)
     with np.load(tmp_path / "s.npz") as f:
         assert np.array_equal(f["x"], images) and np.array_equal(f["y"], labels)
+
+
+# --------------------------------------------------------------------------- your models
+
+def test_training_never_writes_into_the_package_and_your_model_is_listed(tmp_path, monkeypatch,
+                                                                         capsys, shared_data):
+    shipped_before = zoo.sha256(zoo.WEIGHTS_DIR / "manifest.json")
+    mine = tmp_path / "mine"
+    monkeypatch.setenv("AUGKIT_MODELS_DIR", str(mine))
+    monkeypatch.setenv("AUGKIT_QUICK", "1")
+    assert cli.main(["train", "gan", "--conditional", "--name", "cgan_mnist", "--width", "8",
+                     "--latent-dim", "8", "--data-dir", str(shared_data)]) == 0
+    assert zoo.sha256(zoo.WEIGHTS_DIR / "manifest.json") == shipped_before
+    assert {p.name for p in mine.iterdir()} >= {"cgan_mnist.weights.h5",
+                                                "cgan_mnist.history.npz", "manifest.json"}
+    # Yours, under the shipped name, is the one that loads; the listing shows both folders.
+    assert zoo.locate("cgan_mnist")[1] == mine and zoo.entry("cgan_mnist")["width"] == 8
+    capsys.readouterr()
+    assert cli.main(["models"]) == 0
+    listing = capsys.readouterr().out
+    assert "yours" in listing and "shipped" in listing and str(mine) in listing
+    assert cli.main(["sample", "--model", "cgan_mnist", "--n", "7", "--out",
+                     str(tmp_path / "s.npz")]) == 0
+    with np.load(tmp_path / "s.npz") as f:
+        assert f["x"].shape == (7, 28, 28, 1)
