@@ -5,6 +5,7 @@
                          the executed copy under runs/
 ``augkit train gan|vae|classifier ...``  train, measure and save a model (``--ship`` into the package)
 ``augkit models``        the shipped models with their manifest metrics
+``augkit study ...``     the downstream study: does generated data help a small-data classifier?
 ``augkit sample ...``    write generated images and labels to an .npz file
 
 Bad input and failures end with one line on stderr that names the file or option at
@@ -205,6 +206,19 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def cmd_study(args) -> int:
+    from augkit import study
+
+    res = study.run_study(args.dataset, args.preset, args.setting, out_dir=args.out,
+                          resume=args.resume, jobs=args.jobs, shard_spec=args.shard,
+                          data_dir=args.data_dir)
+    print(f"{res['done']} of {res['total']} runs finished ({res['new']} new); results: "
+          f"{res['results']}")
+    if "html" in res["report"]:
+        print(f"report: {res['report']['html']} (summary: {res['report']['markdown']})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="augkit", description="augkit: generative data augmentation kit")
     p.add_argument("--version", action="version", version=f"augkit {__version__}")
@@ -247,6 +261,17 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--ship", action="store_true", help="write into augkit/weights (maintainers)")
     tr.set_defaults(func=cmd_train)
     sub.add_parser("models", help="list shipped models").set_defaults(func=cmd_models)
+    st = sub.add_parser("study", help="the downstream study (classifier + generated data)")
+    st.add_argument("--dataset", choices=datasets.NAMES, default="mnist")
+    st.add_argument("--preset", choices=["quick", "full"], default="quick")
+    st.add_argument("--setting", choices=["fair", "leaky"], default="fair",
+                    help="fair: generators see only the labeled subset; leaky: the shipped ones")
+    st.add_argument("--out", default="runs/study", help="results and report folder")
+    st.add_argument("--resume", action="store_true", help="continue the study in --out")
+    st.add_argument("--jobs", type=int, default=1, help="worker processes")
+    st.add_argument("--shard", help="run only slice i of n of the grid, e.g. 2/4")
+    st.add_argument("--data-dir")
+    st.set_defaults(func=cmd_study)
     sa = sub.add_parser("sample", help="write generated images (x) and labels (y) to an .npz")
     sa.add_argument("--model", required=True)
     sa.add_argument("--n", type=int, required=True)
