@@ -1,0 +1,180 @@
+"""The study report on synthetic rows whose paired gains are known exactly."""
+
+import base64
+import re
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+from augkit import report, stats
+
+SIZES = [10, 100]
+SEEDS = [0, 1, 2]
+BASE = {10: 0.80, 100: 0.93}  # real-only accuracy on an average draw
+LUCK = {0: -0.03, 1: 0.0, 2: 0.04}  # how good each seed's labeled subset happens to be
+NOISE = {0: 0.002, 1: -0.003, 2: 0.001}  # treated runs' own wobble; sums to 0 over the seeds
+EFFECT = {"classic": 0.02, "gan": 0.01, "classic+gan": 0.025, "gan_screened": 0.015,
+          "synthetic_only": -0.2}
+RATIOS = [0.5, 1.0, 2.0]
+
+
+def effect(strategy, ratio, n):
+    """The known accuracy change over real-only: smaller with more real images, and for mixed
+    strategies it grows with the synthetic ratio."""
+    e = EFFECT[strategy] * (10 / n) ** 0.5
+    return e + (0.004 * np.log2(ratio) if strategy in report._MIXED else 0.0)
+
+
+def _row(strategy, ratio, n, seed, dataset="mnist", setting="fair"):
+    acc = BASE[n] + LUCK[seed]
+    if strategy != "real":
+        acc += effect(strategy, ratio, n) + NOISE[seed]
+    return {"run_id": f"{dataset}-{setting}-{n}-{strategy}-{ratio}-{seed}", "dataset": dataset,
+            "setting": setting, "n_per_class": n, "strategy": strategy, "ratio": ratio,
+            "seed": seed, "test_acc": acc, "val_acc": None,
+            "kept_share": 0.6 + 0.01 * seed if strategy == "gan_screened" else None,
+            "seconds": 10.0, "config": {}, "versions": {}, "finished": "2025-01-01T00:00:00"}
+
+
+def make_rows(strategies=("real", "classic", "gan", "classic+gan", "gan_screened",
+                          "synthetic_only"), **where):
+    rows = []
+    for n in SIZES:
+        for strategy in strategies:
+            ratios = ([0.0] if strategy in ("real", "classic")
+                      else [1.0] if strategy == "synthetic_only" else RATIOS)
+            rows += [_row(strategy, r, n, s, **where) for r in ratios for s in SEEDS]
+    return rows
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return make_rows()
+
+
+@pytest.fixture(scope="module")
+def written(rows, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    return out, report.write_report(rows, out)
+
+
+def test_summarize_intervals_match_stats_on_the_raw_values(rows):
+    cells = report.summarize(rows)
+    assert len(cells) == 2 * (2 + 3 * 3 + 1)  # sizes x (real, classic, 3 mixed x 3 ratios, CAS)
+    for c in cells:
+        raw = [r["test_acc"] for r in rows if (r["n_per_class"], r["strategy"], r["ratio"])
+               == (c["n_per_class"], c["strategy"], c["ratio"])]
+        assert c["n_seeds"] == len(raw) == 3
+        assert c["acc"] == stats.mean_ci(raw)
+        assert (c["gain"] is None) == (c["strategy"] == "real")
+        assert (c["kept_share"] is None) == (c["strategy"] != "gan_screened")
+    screened = next(c for c in cells if c["strategy"] == "gan_screened")
+    assert screened["kept_share"] == pytest.approx(0.61)
+
+
+def test_paired_gain_is_the_known_effect(rows):
+    for n in SIZES:
+        for strategy, ratio in [("classic", 0.0), ("gan", 0.5), ("classic+gan", 2.0),
+                                ("gan_screened", 1.0), ("synthetic_only", 1.0)]:
+            gain = report.paired_gain(rows, "mnist", "fair", n, strategy, ratio)
+            # Luck cancels in the pairing: what is left is the effect plus the known noise.
+            assert gain.mean == pytest.approx(effect(strategy, ratio, n), abs=1e-12)
+            expected = stats.mean_ci([effect(strategy, ratio, n) + NOISE[s] for s in SEEDS])
+            assert (gain.low, gain.high) == pytest.approx((expected.low, expected.high), abs=1e-12)
+            # ...so it is far tighter than the accuracy intervals, which carry the luck.
+            acc = stats.mean_ci([r["test_acc"] for r in rows if (r["n_per_class"],
+                                 r["strategy"], r["ratio"]) == (n, strategy, ratio)])
+            assert gain.half_width < acc.half_width / 5
+    assert report.paired_gain(rows, "mnist", "fair", 10, "real", 0.0) is None
+    assert report.paired_gain(rows, "cifar10", "fair", 10, "gan", 1.0) is None
+
+
+def test_gain_pairs_matching_seeds_only_and_reruns_replace(rows):
+    no_seed_2 = [r for r in rows if not (r["strategy"] == "real" and r["seed"] == 2)]
+    gain = report.paired_gain(no_seed_2, "mnist", "fair", 10, "gan", 1.0)
+    assert gain.n == 2 and gain.mean == pytest.approx(effect("gan", 1.0, 10) + 0.5 * (
+        NOISE[0] + NOISE[1]), abs=1e-12)
+    no_baseline = [r for r in rows if not (r["strategy"] == "real" and r["n_per_class"] == 10)]
+    cell = next(c for c in report.summarize(no_baseline)
+                if (c["n_per_class"], c["strategy"]) == (10, "gan"))
+    assert cell["gain"] is None and cell["n_seeds"] == 3
+    rerun = dict(rows[0], test_acc=rows[0]["test_acc"] + 0.5)  # a resumed study's second try
+    first = next(c for c in report.summarize(rows + [rerun]) if c["strategy"] == "real")
+    assert first["n_seeds"] == 3 and first["acc"].mean == pytest.approx(
+        np.mean([r["test_acc"] for r in rows[1:3]] + [rerun["test_acc"]]))
+
+
+def _has_data(ax):
+    return bool(ax.lines or ax.collections or ax.patches)
+
+
+@pytest.mark.parametrize("name", list(report.FIGURES))
+def test_each_figure_draws_data_with_labels_and_says_what_it_shows(rows, name):
+    fig = report.FIGURES[name](rows, "mnist", "fair")
+    assert fig is not None
+    text = " ".join([fig.get_suptitle()] + [ax.get_title() for ax in fig.axes])
+    assert "mnist" in text and "fair" in text and "3 seeds" in text
+    for ax in fig.axes:
+        assert _has_data(ax) and ax.get_xlabel()
+    assert fig.axes[0].get_ylabel()
+    if name == "gain_vs_ratio":
+        assert len(fig.axes) == len(SIZES) and fig.axes[0].get_xscale() == "log"
+        assert any(list(line.get_ydata()) == [0, 0] for line in fig.axes[0].lines)  # the 0 line
+    if name == "screening":
+        notes = [t.get_text() for t in fig.axes[0].texts]
+        assert any("kept 61%" in t for t in notes) and len(notes) == len(SIZES)  # ratio 1 only
+
+
+def test_missing_strategies_skip_their_figures():
+    only_real = make_rows(("real", "classic"))
+    assert report.fig_accuracy_vs_size(only_real, "mnist", "fair") is not None
+    for draw in (report.fig_gain_vs_ratio, report.fig_cas, report.fig_screening):
+        assert draw(only_real, "mnist", "fair") is None
+    assert report.fig_screening(make_rows(("real", "gan")), "mnist", "fair") is None
+    assert report.fig_cas(make_rows(("real", "synthetic_only")), "mnist", "fair") is not None
+    for draw in report.FIGURES.values():  # another dataset or setting has nothing to draw
+        assert draw(make_rows(), "cifar10", "fair") is None
+        assert draw(make_rows(), "mnist", "leaky") is None
+
+
+def test_write_report_writes_every_file(written):
+    out, paths = written
+    figures = sorted(p for k, p in paths.items() if k not in ("html", "markdown"))
+    assert len(figures) == len(report.FIGURES)
+    assert sorted((out / "figures").glob("*.png")) == figures
+    assert paths["html"] == out / "report.html" and paths["markdown"] == out / "summary.md"
+    assert all(p.is_file() for p in paths.values())
+    assert not list(out.rglob("*.part*"))  # no temporary files left behind
+    for png in figures:
+        pixels = imread(png)
+        assert pixels.std() > 0.01, f"{png.name} looks blank"
+
+
+def test_html_is_self_contained(written):
+    out, paths = written
+    page = paths["html"].read_text(encoding="utf-8")
+    assert "http://" not in page and "https://" not in page
+    assert "<link" not in page and "<script" not in page
+    srcs = re.findall(r"<img[^>]*\ssrc='([^']*)'", page)
+    assert len(srcs) == page.count("<img") == len(report.FIGURES)
+    embedded = sorted(base64.b64decode(s.removeprefix("data:image/png;base64,")) for s in srcs)
+    assert all(s.startswith("data:image/png;base64,") for s in srcs)
+    assert embedded == sorted(p.read_bytes() for p in (out / "figures").glob("*.png"))
+    assert "How to read this" in page and "excludes 0" in page
+    assert page.count("<tr>") == len(report.summarize(make_rows())) + 1  # + the header row
+
+
+def test_markdown_has_one_row_per_cell(rows, written):
+    _, paths = written
+    md = paths["markdown"].read_text(encoding="utf-8")
+    table = [line for line in md.splitlines() if line.startswith("|")]
+    body = [line for line in table[2:] if not line.startswith("| n per class")]
+    cells = report.summarize(rows)
+    assert len(body) == len(cells) and "## mnist, fair setting" in md
+    assert f"{len(rows)} runs, {10.0 * len(rows):.0f} s" in md
+    gan = next(c for c in cells if (c["n_per_class"], c["strategy"], c["ratio"]) == (10, "gan", 2.0))
+    expect = (f"| 10 | gan | 2 | 3 | {gan['acc'].mean * 100:.2f} ± {gan['acc'].half_width * 100:.2f}"
+              f" | {effect('gan', 2.0, 10) * 100:+.2f} ± {gan['gain'].half_width * 100:.2f} |  |")
+    assert expect in body
+    assert "| 10 | real | 0 | 3 |" in md and "| — |" in md
