@@ -159,6 +159,8 @@ def fig_accuracy_vs_size(rows, dataset, setting) -> Figure | None:
     ax.minorticks_off()
     ax.set_xlabel("labeled images per class (log scale)")
     ax.set_ylabel("test accuracy (%)")
+    low, high = ax.get_ylim()  # a t interval can pass 0 or 100 %; accuracy cannot
+    ax.set_ylim(max(low, 0.0), min(high, 100.0))
     ax.grid(alpha=0.3)
     return _finish(fig, f"{dataset}, {setting} setting: test accuracy vs labeled set size "
                    f"(mean and 95 % CI over {_seeds(cells)})")
