@@ -6,6 +6,7 @@
 * :mod:`augkit.widgets.theory`: the derivations of notebooks 01 and 02 (no deep learning);
 * :mod:`augkit.widgets.gan`: watching and probing GANs, notebooks 04 and 06;
 * :mod:`augkit.widgets.vae`: walking a VAE's latent space, notebooks 05 and 06.
+* :mod:`augkit.widgets.fidelity`: precision, recall, density and coverage on toy 2-D data, notebook 07.
 
 Import a family module (``from augkit.widgets import gan as gan_widgets``); this package itself
 imports only the light base, so ``import augkit.widgets`` does not start TensorFlow.
