@@ -78,3 +78,16 @@ def test_tiny_study_end_to_end_cut_short_and_resumed(tmp_path, tiny, shared_data
     assert len(list((out / "generators").glob("*.weights.h5"))) == 4
     assert all(path.is_file() for path in second["report"].values())
     json.dumps(rows)  # every row is plain JSON
+
+
+def test_cli_study_faults_are_one_line(tmp_path, capsys):
+    from augkit import cli
+
+    assert cli.main(["study", "--shard", "5/3", "--out", str(tmp_path)]) == 2
+    assert "--shard 5/3" in capsys.readouterr().err
+    assert cli.main(["study", "--jobs", "0", "--out", str(tmp_path)]) == 2
+    assert "--jobs must be at least 1" in capsys.readouterr().err
+    (tmp_path / "results.jsonl").write_text('{"run_id": "x"}\n')
+    assert cli.main(["study", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "add --resume" in err
