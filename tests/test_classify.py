@@ -26,6 +26,50 @@ def test_classifier_shapes_and_seeded_init():
     assert classify.build_classifier((32, 32, 3), 10).count_params() < 60_000
 
 
+# The default network as shipped: the domain classifiers' weights (augkit/zoo.py) load into
+# exactly this layer list, so adding recipe options must not change it.
+_DEFAULT_LAYERS = ["InputLayer", "Rescaling", "Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D",
+                   "Conv2D", "MaxPooling2D", "GlobalAveragePooling2D", "Dropout", "Dense", "Dense"]
+
+
+@pytest.mark.parametrize("shape,width,params", [((28, 28), 16, 32_906), ((32, 32, 3), 32, 128_842)])
+def test_default_architecture_unchanged(shape, width, params):
+    m = classify.build_classifier(shape, 10, width=width)
+    assert [type(layer).__name__ for layer in m.layers] == _DEFAULT_LAYERS
+    assert m.count_params() == params
+    convs = [layer for layer in m.layers if type(layer).__name__ == "Conv2D"]
+    assert all(c.use_bias and c.activation.__name__ == "relu" for c in convs)
+
+
+def test_batch_norm_option():
+    m = classify.build_classifier((28, 28), 10, batch_norm=True)
+    names = [type(layer).__name__ for layer in m.layers]
+    assert names.count("BatchNormalization") == 3
+    assert not any(layer.use_bias for layer in m.layers if type(layer).__name__ == "Conv2D")
+
+
+def test_cosine_schedule_warms_up_then_decays():
+    lr = classify.Budget(steps=100, lr=1e-2, schedule="cosine", warmup=0.1).learning_rate()
+    assert float(lr(0)) == pytest.approx(1e-3)
+    assert float(lr(10)) == pytest.approx(1e-2)
+    assert float(lr(55)) == pytest.approx(5e-3, rel=1e-3)
+    assert float(lr(100)) == pytest.approx(0.0, abs=1e-9)
+    assert classify.Budget(steps=5).learning_rate() == 1e-3
+    with pytest.raises(ValueError, match="schedule"):
+        classify.Budget(steps=5, schedule="step").learning_rate()
+
+
+def test_train_classifier_applies_the_recipe(digits):
+    x, y = digits
+    budget = classify.Budget(steps=20, lr=3e-3, schedule="cosine", warmup=0.1, batch_norm=True)
+    res = classify.train_classifier(x, y, x[:50], y[:50], budget=budget)
+    model = res["model"]
+    assert any(type(layer).__name__ == "BatchNormalization" for layer in model.layers)
+    # After the last step the cosine has brought the learning rate to (nearly) zero.
+    assert int(model.optimizer.iterations) == 20
+    assert float(model.optimizer.learning_rate) < 3e-3 / 100
+
+
 def test_training_learns_a_simple_task(digits):
     x, y = digits
     res = classify.train_classifier(x, y, x, y, budget=classify.Budget(steps=60, lr=3e-3),
@@ -38,9 +82,15 @@ def test_budget_quick_and_full(monkeypatch):
     # quick is a value passed in: the environment does not override it either way.
     monkeypatch.setenv("AUGKIT_QUICK", "0")
     assert classify.budget_for("mnist", quick=True) == classify.QUICK_BUDGET
+    # Quick mode (what CI runs) stays the short plain budget.
+    assert classify.QUICK_BUDGET == classify.Budget(steps=80, lr=2e-3)
+    assert classify.QUICK_BUDGET.schedule == "constant" and not classify.QUICK_BUDGET.batch_norm
     monkeypatch.setenv("AUGKIT_QUICK", "1")
-    full = {name: classify.budget_for(name, quick=False).steps for name in ("mnist", "cifar10")}
-    assert full["cifar10"] > full["mnist"] > 100
+    full = {name: classify.budget_for(name, quick=False) for name in ("mnist", "cifar10")}
+    assert full["cifar10"].steps > full["mnist"].steps > 100
+    # The tuned recipe is what the standard budget carries, for every dataset.
+    for b in full.values():
+        assert {k: getattr(b, k) for k in classify.STANDARD_RECIPE} == classify.STANDARD_RECIPE
 
 
 def test_accuracy_grid_rows_and_summary(digits):
