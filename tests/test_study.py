@@ -73,7 +73,10 @@ def test_tiny_study_end_to_end_cut_short_and_resumed(tmp_path, tiny, shared_data
         assert r["config"]["test_images"] == 500 and "tensorflow" in r["versions"]
     by = {(r["strategy"], r["seed"]): r for r in rows}
     assert by[("gan", 0)]["train_images"] == 60 and by[("synthetic_only", 0)]["train_images"] == 30
-    assert 0 < by[("gan_screened", 0)]["kept_share"] <= 1
+    # Screening keeps only what a subset-only judge confirms: with a 10-step generator that can
+    # be nothing at all, and the run then trains on the real subset plus what was kept.
+    screened = by[("gan_screened", 0)]
+    assert 0 <= screened["kept_share"] <= 1 and 30 <= screened["train_images"] <= 60
     # The fair generators were trained on the cell's subset and cached for every strategy.
     assert len(list((out / "generators").glob("*.weights.h5"))) == 4
     assert all(path.is_file() for path in second["report"].values())
