@@ -11,7 +11,7 @@ import numpy as np
 
 
 def show_image(ax, img, title: str = "", frame: bool = True):
-    """Draw one uint8 image (H, W), (H, W, 1) or (H, W, 3) on ``ax`` on the fixed 0..255 scale.
+    """Draw one image (H, W), (H, W, 1) or (H, W, 3) on ``ax`` on the fixed 0..255 scale.
 
     The fixed scale matters: letting imshow stretch each image to its own range would make a
     faint sample look as crisp as a real digit. Ticks are removed but the axes stay on, so a
@@ -22,6 +22,13 @@ def show_image(ax, img, title: str = "", frame: bool = True):
     img = np.asarray(img)
     if img.ndim == 3 and img.shape[-1] == 1:
         img = img[..., 0]
+    if img.dtype != np.uint8:
+        # imshow ignores vmin/vmax for colour images and clips float RGB to [0, 1], so float
+        # pixels on the 0..255 scale (MixUp and CutMix outputs) came out as white panels.
+        # Floats are taken as 0..255, or as 0..1 when none exceeds 1.
+        x = img.astype(np.float64)
+        x = x * 255.0 if x.size and np.nanmax(x) <= 1.0 else x
+        img = np.clip(np.rint(np.nan_to_num(x)), 0, 255).astype(np.uint8)
     ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=255, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])

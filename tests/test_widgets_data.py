@@ -53,3 +53,21 @@ def test_image_grid_handles_color_and_channels():
     plt.close(fig)
     with pytest.raises(ValueError):
         plots.image_grid(np.zeros((0, 8, 8), np.uint8))
+
+
+def _rendered(fig) -> np.ndarray:
+    fig.canvas.draw()
+    pixels = np.asarray(fig.canvas.buffer_rgba())[..., :3].astype(float)
+    plt.close(fig)
+    return pixels
+
+
+@pytest.mark.parametrize("scale", [1.0, 1 / 255])
+def test_float_colour_images_are_not_drawn_as_blank_panels(scale):
+    """MixUp/CutMix give float RGB on 0..255; imshow clipped them to [0, 1]: all white."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
+    as_uint8 = _rendered(plots.image_grid(images, ncols=4))
+    as_float = _rendered(plots.image_grid(images.astype(np.float32) * scale, ncols=4))
+    assert np.abs(as_float - as_uint8).max() <= 1  # the same picture, not a white one
+    assert as_float.std() > 30
