@@ -127,6 +127,19 @@ def check(directory, meta: dict) -> dict:
     return state
 
 
+def check_start(directory, resume: bool, meta: dict) -> None:
+    """Refuse a start that would go wrong, before any data is loaded or any step taken:
+    ``resume`` without a folder, or without a fitting checkpoint in it, and a fresh start
+    into a folder that already holds a checkpoint (it would be overwritten)."""
+    if resume:
+        if not directory:
+            raise CheckpointError("--resume needs --checkpoint-dir")
+        check(directory, meta)
+    elif directory and latest(directory) is not None:
+        raise CheckpointError(f"{directory} already holds a checkpoint; add --resume to continue "
+                              "it or choose another --checkpoint-dir")
+
+
 def restore(model, directory) -> tuple[int, float, dict]:
     """Load the newest checkpoint into a compiled model.
 

@@ -55,15 +55,9 @@ def fit(model, x, y=None, *, scale: str, epochs: int, batch_size: int = 64,
     labels = np.asarray(y) if conditional else None
     meta = meta or {}
     initial_epoch, seconds, record = 0, 0.0, {}
+    checkpoints.check_start(checkpoint_dir, resume, meta)
     if resume:
-        if not checkpoint_dir:
-            raise checkpoints.CheckpointError("resume needs a checkpoint folder (--checkpoint-dir)")
-        checkpoints.check(checkpoint_dir, meta)
         initial_epoch, seconds, record = checkpoints.restore(model, checkpoint_dir)
-    elif checkpoint_dir and checkpoints.latest(checkpoint_dir) is not None:
-        raise checkpoints.CheckpointError(
-            f"{checkpoint_dir} already holds a checkpoint; pass --resume to continue it, or "
-            "choose another --checkpoint-dir")
     per_epoch = len(x) // batch_size if drop_remainder else -(-len(x) // batch_size)
     if per_epoch == 0:
         raise ValueError(f"{len(x)} images make no full batch of {batch_size}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import platform
+import time
 from pathlib import Path
 
 import numpy as np
@@ -61,18 +62,14 @@ def architecture(kind: str, dataset: str, options: dict) -> dict:
 
 
 def _build(kind: str, dataset: str, o: dict, seed: int):
-    from augkit import classify, gan, vae
+    """The GAN or VAE to train (classifiers are built by :func:`augkit.classify.train_classifier`)."""
+    from augkit import gan, vae
 
-    spec = datasets.get(dataset)
     if kind == "gan":
         return gan.build_gan(dataset, o["conditional"], o["latent_dim"], loss=o["loss"],
                              width=o["width"], seed=seed)
-    if kind == "vae":
-        return vae.build_vae(dataset, o["conditional"], o["latent_dim"], beta=o["beta"],
-                             likelihood=o["likelihood"], sigma=o["sigma"], width=o["width"],
-                             seed=seed)
-    return classify.build_classifier(spec.image_shape, spec.num_classes, width=o["width"],
-                                     seed=seed)
+    return vae.build_vae(dataset, o["conditional"], o["latent_dim"], beta=o["beta"],
+                         likelihood=o["likelihood"], sigma=o["sigma"], width=o["width"], seed=seed)
 
 
 def train_model(kind: str, dataset: str, *, name: str, out_dir, quick: bool, epochs: int = 8,
@@ -100,22 +97,16 @@ def train_model(kind: str, dataset: str, *, name: str, out_dir, quick: bool, epo
     out_dir = check_writable(out_dir, "output folder")
     if checkpoint_dir is not None:
         check_writable(checkpoint_dir, "--checkpoint-dir")
-        if resume:
-            checkpoints.check(checkpoint_dir, meta)
-        elif checkpoints.latest(checkpoint_dir) is not None:
-            raise checkpoints.CheckpointError(
-                f"{checkpoint_dir} already holds a checkpoint; add --resume to continue it or "
-                "choose another --checkpoint-dir")
-    elif resume:
-        raise checkpoints.CheckpointError("--resume needs --checkpoint-dir")
+    checkpoints.check_start(checkpoint_dir, resume, meta)
 
     (x, y), (xt, yt) = data.load(dataset, data_dir)
     x, y = _slice(x, y, quick)
-    model = _build(kind, dataset, o, seed)
     if kind == "classifier":
-        fitted = _fit_classifier(model, x, y, xt, yt, epochs=epochs, quick=quick, seed=seed,
-                                 batch_size=batch_size)
+        model, fitted = _fit_classifier(dataset, x, y, xt, yt, width=o["width"], epochs=epochs,
+                                        quick=quick, seed=seed, batch_size=batch_size,
+                                        progress=progress)
     else:
+        model = _build(kind, dataset, o, seed)
         fitted = _fit_generative(kind, model, x, y, xt, yt, epochs=epochs, quick=quick,
                                  seed=seed, batch_size=batch_size, checkpoint_dir=checkpoint_dir,
                                  resume=resume, meta=meta, progress=progress)
@@ -163,23 +154,20 @@ def _fit_generative(kind, model, x, y, xt, yt, *, epochs, quick, seed, batch_siz
             "extra": {"final_logs": final}}
 
 
-def _fit_classifier(model, x, y, xt, yt, *, epochs, quick, seed, batch_size) -> dict:
-    import keras
+def _fit_classifier(dataset, x, y, xt, yt, *, width, epochs, quick, seed, batch_size,
+                    progress) -> tuple:
+    """The domain classifier: the small-data classifier's own training, at a constant Adam
+    1e-3 for ``epochs`` passes over the whole training set."""
+    from augkit import classify
 
-    from augkit import loop
-
-    k = model.output_shape[-1]
-    model.compile(optimizer=keras.optimizers.Adam(1e-3),
-                  loss=keras.losses.CategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
     steps = max(1, (1 if quick else epochs) * len(x) // batch_size)
-    run = loop.fit(model, x, y, scale=None, epochs=1, steps_per_epoch=steps,
-                   batch_size=batch_size, onehot=k, drop_remainder=False, sample_every=False,
-                   seed=seed)
-    acc = model.evaluate(np.asarray(xt, np.float32).reshape(len(xt), *model.input_shape[1:]),
-                         np.eye(k, dtype=np.float32)[yt], batch_size=500, verbose=0)[1]
-    return {"seconds": run.seconds, "metrics": {"test_accuracy": round(float(acc), 4)},
-            "extra": {"steps": steps}}
+    start = time.perf_counter()
+    res = classify.train_classifier(x, y, xt, yt, budget=classify.Budget(steps, batch_size),
+                                    seed=seed, width=width, progress=progress,
+                                    num_classes=datasets.get(dataset).num_classes)
+    return res["model"], {"seconds": time.perf_counter() - start,
+                          "metrics": {"test_accuracy": round(res["test_acc"], 4)},
+                          "extra": {"steps": steps}}
 
 
 def evaluate_generator(model, dataset: str, x_test, n: int = 5000, seed: int = 0) -> dict:
