@@ -186,21 +186,34 @@ class Checkpointer(keras.callbacks.Callback):
 
 
 class ProgressBar(keras.callbacks.Callback):
-    """One tqdm bar over epochs, showing the latest epoch's metrics."""
+    """One tqdm bar over epochs, showing the latest epoch's metrics; with ``steps_per_epoch``
+    it counts optimizer steps instead (a classifier's whole budget is one long epoch).
+    ``leave=False`` clears the bar when training ends (the study's bar per run)."""
 
-    def __init__(self, epochs: int, initial_epoch: int = 0, desc: str = "training"):
+    def __init__(self, epochs: int, initial_epoch: int = 0, desc: str = "training",
+                 steps_per_epoch: int | None = None, leave: bool = True):
         super().__init__()
         self.epochs, self.initial_epoch, self.desc = epochs, initial_epoch, desc
+        self.steps, self.leave = steps_per_epoch, leave
         self.bar = None
 
     def on_train_begin(self, logs=None):
         from tqdm.auto import tqdm
 
-        self.bar = tqdm(total=self.epochs, initial=self.initial_epoch, desc=self.desc, unit="epoch")
+        scale = self.steps or 1
+        self.bar = tqdm(total=self.epochs * scale, initial=self.initial_epoch * scale,
+                        desc=self.desc, unit="step" if self.steps else "epoch", leave=self.leave)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.steps and batch % 10 == 9:  # every 10th step: a redraw per step costs time
+            self.bar.update(10)
 
     def on_epoch_end(self, epoch, logs=None):
         self.bar.set_postfix({k: f"{float(v):.3f}" for k, v in (logs or {}).items()})
-        self.bar.update(1)
+        if self.steps:
+            self.bar.update((epoch + 1) * self.steps - self.bar.n)
+        else:
+            self.bar.update(1)
 
     def on_train_end(self, logs=None):
         self.bar.close()

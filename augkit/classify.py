@@ -110,7 +110,7 @@ def build_classifier(input_shape, num_classes: int, width: int = 16, dropout: fl
 
 def train_classifier(x, y, x_test, y_test, *, budget: Budget, augmenter=None, mixer=None,
                      seed: int = 0, num_classes: int | None = None, width: int = 16,
-                     eval_every: int = 0, progress: bool = False):
+                     eval_every: int = 0, progress: bool | str = False):
     """Train the small CNN on ``(x, y)`` and report test accuracy.
 
     ``augmenter`` (label-preserving, :class:`augkit.augment.Augmenter`) and ``mixer``

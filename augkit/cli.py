@@ -211,11 +211,12 @@ def cmd_study(args) -> int:
 
     res = study.run_study(args.dataset, args.preset, args.setting, out_dir=args.out,
                           resume=args.resume, jobs=args.jobs, shard_spec=args.shard,
-                          data_dir=args.data_dir)
+                          data_dir=args.data_dir, report=False)
     print(f"{res['done']} of {res['total']} runs finished ({res['new']} new); results: "
           f"{res['results']}")
-    if "html" in res["report"]:
-        print(f"report: {res['report']['html']} (summary: {res['report']['markdown']})")
+    written = study.write_study_report(args.out)
+    print(f"report: {written['html']}\nsummary: {written['markdown']}\n"
+          f"open it offline in a browser, e.g. python -m webbrowser {written['html']}")
     return 0
 
 
@@ -263,9 +264,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("models", help="list shipped models").set_defaults(func=cmd_models)
     st = sub.add_parser("study", help="the downstream study (classifier + generated data)")
     st.add_argument("--dataset", choices=datasets.NAMES, default="mnist")
-    st.add_argument("--preset", choices=["quick", "full"], default="quick")
-    st.add_argument("--setting", choices=["fair", "leaky"], default="fair",
-                    help="fair: generators see only the labeled subset; leaky: the shipped ones")
+    st.add_argument("--preset", choices=["quick", "full", "extended"], default="quick",
+                    help="quick: minutes; full: the shipped results (~90 min); extended: "
+                         "every size and ratio (hours)")
+    st.add_argument("--setting", choices=["fair", "pool", "leaky"], default="fair",
+                    help="fair: generators see only the labeled subset; pool: also the "
+                         "unlabeled images (pseudo-labels); leaky: the shipped generators, "
+                         "trained on every label")
     st.add_argument("--out", default="runs/study", help="results and report folder")
     st.add_argument("--resume", action="store_true", help="continue the study in --out")
     st.add_argument("--jobs", type=int, default=1, help="worker processes")

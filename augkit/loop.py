@@ -47,6 +47,7 @@ def fit(model, x, y=None, *, scale: str, epochs: int, batch_size: int = 64,
     With ``checkpoint_dir`` every healthy epoch is saved; ``resume=True`` continues from
     the newest one and refuses a missing checkpoint or one whose ``meta`` (architecture)
     differs, before any step. Without ``steps_per_epoch`` an epoch is one pass over ``x``.
+    ``progress`` is a bar over epochs, or over steps with ``progress="steps"``.
     ``onehot``, ``transform`` and ``drop_remainder`` go to :func:`augkit.data.make_dataset`
     (the classifier of :func:`augkit.classify.train_classifier` uses them).
     """
@@ -81,8 +82,11 @@ def fit(model, x, y=None, *, scale: str, epochs: int, batch_size: int = 64,
         Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
         cbs.append(callbacks.Checkpointer(checkpoint_dir, guard=run.guard, recorders=recorders,
                                           meta=meta, seconds=seconds))
-    if progress:
-        cbs.append(callbacks.ProgressBar(epochs, initial_epoch, desc=model.name))
+    if progress:  # "steps": count optimizer steps, and clear the bar at the end
+        per_step = progress == "steps"
+        cbs.append(callbacks.ProgressBar(
+            epochs, initial_epoch, desc=model.name, leave=not per_step,
+            steps_per_epoch=(steps_per_epoch or per_epoch) if per_step else None))
     start = time.perf_counter()
     model.fit(ds, epochs=epochs, initial_epoch=initial_epoch, shuffle=False,
               steps_per_epoch=steps_per_epoch or per_epoch, callbacks=cbs, verbose=0,

@@ -1,6 +1,6 @@
 """The downstream study's report: summary tables, figures, a self-contained HTML page, Markdown.
 
-``augkit study`` appends one JSON row per finished run to ``results.jsonl`` (one small
+``augkit study`` appends one JSON row per finished run to ``results.<setting>.jsonl`` (one small
 classifier trained on one labeled subset with one augmentation strategy). This module turns
 those rows into what the study is for: does augmenting with generated images help a
 classifier trained on few real images, and by how much? Introduced in
@@ -48,6 +48,8 @@ def _index(rows) -> dict[tuple, dict[int, dict]]:
     twice, which would shrink the interval with a run that is not independent."""
     cells: dict[tuple, dict[int, dict]] = defaultdict(dict)
     for r in rows:
+        if r.get("test_acc") is None:  # a run with nothing to train on (see augkit.study)
+            continue
         # Ratios come back from JSON as floats; rounding makes 1.0 and 0.9999999999 one cell.
         key = (r["dataset"], r["setting"], r["n_per_class"], r["strategy"], round(r["ratio"], 6))
         cells[key][r["seed"]] = r
@@ -69,10 +71,16 @@ def _gain(index, dataset, setting, n_per_class, strategy, ratio) -> Interval | N
     return _paired(treated, index.get((dataset, setting, n_per_class, "real", 0.0), {}))
 
 
-def paired_gain(rows, dataset, setting, n_per_class, strategy, ratio) -> Interval | None:
-    """Paired accuracy gain of one cell over real-only training on the same seeds (a fraction,
-    not points); ``None`` for "real" itself or when no seed has both runs."""
-    return _gain(_index(rows), dataset, setting, n_per_class, strategy, ratio)
+def paired_gain(rows, dataset, setting, n_per_class, strategy, ratio, *,
+                baseline: tuple[str, float] = ("real", 0.0)) -> Interval | None:
+    """Paired accuracy gain of one cell over ``baseline`` (a strategy and ratio; real-only by
+    default) on the same seeds, as a fraction, not points; ``None`` when no seed has both."""
+    index = _index(rows)
+    if (strategy, round(ratio, 6)) == (baseline[0], round(baseline[1], 6)):
+        return None
+    return _paired(index.get((dataset, setting, n_per_class, strategy, round(ratio, 6)), {}),
+                   index.get((dataset, setting, n_per_class, baseline[0],
+                              round(baseline[1], 6)), {}))
 
 
 def summarize(rows) -> list[dict]:
@@ -278,6 +286,40 @@ def fig_screening(rows, dataset, setting) -> Figure | None:
                    "unscreened)")
 
 
+SETTING_COLORS = {"fair": "tab:green", "pool": "tab:blue", "leaky": "tab:red"}
+
+
+def fig_settings(rows, dataset, strategies=("gan", "vae", "classic+gan")) -> Figure | None:
+    """Leakage at a glance: the paired gain over real-only of each generator strategy (ratio 1)
+    per setting (fair / pool / leaky), one panel per labeled set size. ``None`` unless at least
+    two settings ran."""
+    cells = [c for c in summarize(rows) if c["dataset"] == dataset and c["gain"]
+             and c["strategy"] in strategies and c["ratio"] == 1.0]
+    settings = [s for s in SETTING_COLORS if any(c["setting"] == s for c in cells)]
+    if len(settings) < 2:
+        return None
+    sizes = sorted({c["n_per_class"] for c in cells})
+    look = {(c["setting"], c["n_per_class"], c["strategy"]): c["gain"] for c in cells}
+    fig, axes = _figure(min(13.0, 3.2 + 3.3 * len(sizes)), 3.9, len(sizes))
+    x = np.arange(len(strategies))
+    for ax, n in zip(axes, sizes, strict=True):
+        for k, setting in enumerate(settings):
+            pos = x + (k - (len(settings) - 1) / 2) * 0.22
+            gains = [look.get((setting, n, s)) for s in strategies]
+            keep = [i for i, g in enumerate(gains) if g]
+            ivs = [gains[i] for i in keep]
+            ax.errorbar(pos[keep], [g.mean * 100 for g in ivs], yerr=_yerr(ivs), fmt="o", ms=5,
+                        capsize=3, color=SETTING_COLORS[setting], label=setting)
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set_xticks(x, strategies, fontsize=8)
+        ax.set_title(f"{n} labeled per class", fontsize=9)
+        ax.grid(alpha=0.3, axis="y")
+    axes[0].set_ylabel("paired gain over real-only (points)")
+    return _finish(fig, f"{dataset}: where the generator's data came from (ratio 1; mean and "
+                   "95 % CI of the paired gain)\nfair: the labeled subset only; pool: + unlabeled "
+                   "images; leaky: every labeled training image")
+
+
 FIGURES = {"accuracy_vs_size": fig_accuracy_vs_size, "gain_vs_ratio": fig_gain_vs_ratio,
            "cas": fig_cas, "screening": fig_screening}
 
@@ -293,6 +335,14 @@ def _table(cells) -> tuple[list[str], list[list[str]]]:
              f"{c['gain'].mean * 100:+.2f} ± {c['gain'].half_width * 100:.2f}",
              "" if c["kept_share"] is None else f"{c['kept_share']:.0%}"] for c in cells]
     return head, body
+
+
+def table_markdown(rows, dataset: str, setting: str) -> str:
+    """The report's table of one dataset and setting, as Markdown (notebook 08 shows it)."""
+    head, body = _table([c for c in summarize(rows)
+                         if (c["dataset"], c["setting"]) == (dataset, setting)])
+    return "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+                     + ["| " + " | ".join(b) + " |" for b in body])
 
 
 _HOW_TO_READ = (
@@ -317,7 +367,7 @@ def write_report(rows, out_dir, title: str = "Downstream study: does generated d
     out_dir = Path(out_dir)
     cells = summarize(rows)
     groups = sorted({(c["dataset"], c["setting"]) for c in cells})
-    seconds = sum(float(r["seconds"] or 0) for r in rows)
+    seconds = sum(float(r["seconds"] or 0) for r in rows if not r.get("copied_from"))
     runs_line = f"{len(rows)} runs, {seconds:.0f} s of compute in total ({seconds / 3600:.1f} h)."
     written: dict[str, Path] = {}
     md = [f"# {title}", "", runs_line, ""]
@@ -345,6 +395,20 @@ def write_report(rows, out_dir, title: str = "Downstream study: does generated d
             page.append(f"<img alt='{html.escape(key)}' src='data:image/png;base64,{data}'>")
             md.append(f"![{key}](figures/{key}.png)\n")
             written[key] = path
+    for dataset in sorted({d for d, _ in groups}):
+        fig = fig_settings(rows, dataset)
+        if fig is None:
+            continue
+        key = f"{dataset}_settings"
+        path = out_dir / "figures" / f"{key}.png"
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=DPI)
+        data = base64.b64encode(path.read_bytes()).decode("ascii")
+        page.append(f"<h2>{html.escape(dataset)}: fair, pool and leaky side by side</h2>"
+                    f"<img alt='{key}' src='data:image/png;base64,{data}'>")
+        md += [f"## {dataset}: fair, pool and leaky side by side", "",
+               f"![{key}](figures/{key}.png)", ""]
+        written[key] = path
     page.append("</body></html>")
     written["html"], written["markdown"] = out_dir / "report.html", out_dir / "summary.md"
     write_text(written["html"], "\n".join(page) + "\n")

@@ -28,11 +28,12 @@ Introduced in ``notebooks/08_downstream_generalization.ipynb``.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -42,14 +43,23 @@ from augkit import data, datasets, files
 STRATEGIES = ("real", "classic", "gan", "vae", "classic+gan", "classic+vae", "gan_screened",
               "synthetic_only")
 SYNTHETIC = ("gan", "vae", "classic+gan", "classic+vae", "gan_screened")
-SETTINGS = ("fair", "leaky")
+SETTINGS = ("fair", "pool", "leaky")
+# In the pool setting every generated image is pseudo-labelled and screened by the subset
+# classifier, so a separate "gan_screened" strategy would repeat "gan".
+POOL_SYNTHETIC = ("gan", "vae", "classic+gan", "classic+vae")
+SETTING_ONLY = ("real", "classic")  # runs whose result does not depend on the setting
 SCREEN_CONFIDENCE = 0.5  # fixed in advance: the subset classifier's probability for the label
 LEAKY_MODELS = {"gan": "cgan_{dataset}", "vae": "cvae_{dataset}"}
 
 
 @dataclass(frozen=True)
 class Preset:
-    """The grid of one dataset: labeled sizes, synthetic ratios, seeds, generator steps."""
+    """The grid of one dataset: labeled sizes, synthetic ratios, seeds, generator steps.
+
+    ``ratios`` are swept for the strategies in ``sweep`` at the sizes in ``sweep_sizes``
+    (``None``: every size); every other synthetic run uses one generated image per real
+    image (ratio 1). ``strategies`` are the synthetic strategies run (real-only, classic
+    and synthetic-only always run)."""
 
     sizes: tuple[int, ...]
     ratios: tuple[float, ...]
@@ -57,15 +67,34 @@ class Preset:
     generator_steps: int
     test_images: int | None  # None: the whole test set
     quick: bool
+    sweep: tuple[str, ...] = ("gan",)
+    sweep_sizes: tuple[int, ...] | None = None
+    strategies: tuple[str, ...] = SYNTHETIC
 
 
-# Time per run is measured on the 2-core CPU and recorded in each row ("seconds").
+# Sizing the full grid (measured on the 2-core CPU, 2026-11-27, standard classifier budget:
+# MNIST width 24 with batch norm, 1500 steps): one classifier run takes 60-75 s, a cell's
+# conditional GAN 80 s and its VAE 32 s (1500 steps each); two worker processes (--jobs 2)
+# finish ~1.3x as many runs per hour as one. The issue's whole grid (4 sizes x 5 seeds x
+# 8 strategies x 4 ratios = 460 runs + 40 generators) would take ~6.5 hours. The "full"
+# preset keeps all 5 seeds and the baseline's full budget and cuts instead: labeled sizes
+# 10 and 100 per class (few labels, and the 97 % baseline anchor); the ratio sweep
+# (0.5, 1, 2, 4: the "past 1:1" question) for the plain GAN strategy at 10 per class, where
+# generated data has the most room to help; classic + VAE (classic + GAN asks the same
+# question). 85 classifier runs (the real-only run is the cell's screening judge, trained
+# once) + 20 generators: ~90 minutes with --jobs 2. "extended" is the issue's whole grid.
+_FULL = ("gan", "vae", "classic+gan", "gan_screened")
 PRESETS = {
-    ("mnist", "quick"): Preset((10,), (1.0,), (0, 1, 2), 60, 2000, True),
-    ("mnist", "full"): Preset((10, 50, 100, 500), (0.5, 1.0, 2.0, 4.0), (0, 1, 2, 3, 4), 1500,
-                              None, False),
-    ("cifar10", "quick"): Preset((20,), (1.0,), (0, 1, 2), 60, 2000, True),
-    ("cifar10", "full"): Preset((100, 500), (0.5, 1.0, 2.0), (0, 1, 2, 3, 4), 1500, None, False),
+    ("mnist", "quick"): Preset((10,), (1.0,), (0, 1, 2), 60, 2000, True, ()),
+    ("mnist", "full"): Preset((10, 100), (0.5, 1.0, 2.0, 4.0), (0, 1, 2, 3, 4), 1500, None,
+                              False, ("gan",), (10,), _FULL),
+    ("mnist", "extended"): Preset((10, 50, 100, 500), (0.5, 1.0, 2.0, 4.0), (0, 1, 2, 3, 4),
+                                  1500, None, False, SYNTHETIC),
+    ("cifar10", "quick"): Preset((20,), (1.0,), (0, 1, 2), 60, 2000, True, ()),
+    ("cifar10", "full"): Preset((100, 500), (0.5, 1.0, 2.0, 4.0), (0, 1, 2, 3, 4), 1500, None,
+                                False, ("gan",), (100,), _FULL),
+    ("cifar10", "extended"): Preset((100, 500), (0.5, 1.0, 2.0, 4.0), (0, 1, 2, 3, 4), 1500,
+                                    None, False, SYNTHETIC),
 }
 
 
@@ -84,6 +113,12 @@ def run_id(run: Run) -> str:
             f"|s{run.seed}")
 
 
+def strategies_for(setting: str, preset: Preset) -> tuple[str, ...]:
+    """The synthetic strategies a setting runs (the pool setting always screens)."""
+    allowed = POOL_SYNTHETIC if setting == "pool" else SYNTHETIC
+    return tuple(s for s in preset.strategies if s in allowed)
+
+
 def grid(dataset: str, setting: str, preset: Preset) -> list[Run]:
     """Every run of the study, in a fixed order (cell by cell, so generators are reused)."""
     datasets.get(dataset)
@@ -92,9 +127,10 @@ def grid(dataset: str, setting: str, preset: Preset) -> list[Run]:
     runs = []
     for n in preset.sizes:
         for seed in preset.seeds:
-            runs += [Run(dataset, setting, n, s, 0.0, seed) for s in ("real", "classic")]
-            runs += [Run(dataset, setting, n, s, r, seed) for s in SYNTHETIC
-                     for r in preset.ratios]
+            runs += [Run(dataset, setting, n, s, 0.0, seed) for s in SETTING_ONLY]
+            sweep = preset.sweep if preset.sweep_sizes is None or n in preset.sweep_sizes else ()
+            runs += [Run(dataset, setting, n, s, r, seed) for s in strategies_for(setting, preset)
+                     for r in (preset.ratios if s in sweep else (1.0,))]
             runs.append(Run(dataset, setting, n, "synthetic_only", 1.0, seed))
     return runs
 
@@ -150,7 +186,7 @@ def append_result(path, row: dict) -> None:
 # --------------------------------------------------------------------------- one run
 
 class _Context:
-    """Data and generators of one worker process, loaded once and reused across runs."""
+    """Data, generators and judges of one worker process, loaded once and reused across runs."""
 
     def __init__(self, dataset: str, preset: Preset, data_dir, out_dir: Path):
         (self.x, self.y), (xt, yt) = data.load(dataset, data_dir)
@@ -161,35 +197,42 @@ class _Context:
         self.xt, self.yt = xt, yt
         self.dataset, self.preset, self.out_dir = dataset, preset, out_dir
         self._generators: dict = {}
+        self._judges: dict = {}
 
     def subset(self, n: int, seed: int):
         return data.labeled_subset(self.x, self.y, n, seed=seed)
 
     def generator(self, kind: str, run: Run):
-        """The cell's conditional GAN or VAE: trained on the subset (fair, cached on disk so
-        every strategy and worker of the cell uses the same one) or shipped (leaky)."""
+        """The generator a run's setting allows (cached on disk, so every strategy and worker
+        of a cell uses the same one): *fair*, a conditional GAN/VAE trained on the cell's
+        subset; *pool*, an unconditional one trained on every training image with its label
+        hidden (one per seed, shared by all subset sizes); *leaky*, the shipped conditional
+        model trained on every labeled training image."""
         from augkit import gan, vae, zoo
 
-        key = (kind, run.setting, run.n_per_class, run.seed)
+        n = 0 if run.setting == "pool" else run.n_per_class
+        key = (kind, run.setting, n, run.seed)
         if key in self._generators:
             return self._generators[key]
         if run.setting == "leaky":
             model = zoo.load_generator_model(LEAKY_MODELS[kind].format(dataset=run.dataset))
         else:
+            conditional = run.setting == "fair"
+            what = f"n{n}" if conditional else "pool"
+            steps = self.preset.generator_steps
             path = self.out_dir / "generators" / (
-                f"{kind}_{run.dataset}_n{run.n_per_class}_s{run.seed}.weights.h5")
+                f"{kind}_{run.dataset}_{what}_s{run.seed}_{steps}steps.weights.h5")
             if kind == "gan":
-                model = gan.build_gan(run.dataset, True, 64, width=32, seed=run.seed)
+                model = gan.build_gan(run.dataset, conditional, 64, width=32, seed=run.seed)
                 net = model.generator
             else:
-                model = vae.build_vae(run.dataset, True, 16, width=32, seed=run.seed)
+                model = vae.build_vae(run.dataset, conditional, 16, width=32, seed=run.seed)
                 net = None
             if path.is_file():
                 (net.load_weights(path) if net is not None else model.load_networks(path))
             else:
-                xs, ys = self.subset(run.n_per_class, run.seed)
+                xs, ys = self.subset(n, run.seed) if conditional else (self.x, None)
                 train = gan.train_gan if kind == "gan" else vae.train_vae
-                steps = self.preset.generator_steps
                 train(model, xs, ys, epochs=max(1, steps // 50), steps_per_epoch=min(50, steps),
                       batch_size=min(64, len(xs)), progress=False, sample_every=False,
                       seed=run.seed)
@@ -198,32 +241,81 @@ class _Context:
         self._generators[key] = model
         return model
 
+    def judge(self, n: int, seed: int, progress: bool = False) -> tuple[object, dict]:
+        """The cell's real-only classifier: trained on the labeled subset alone, it is both
+        the "real" run and the screening / pseudo-labelling judge (never a model that saw
+        more labels). Trained once per cell and kept on disk with its scores."""
+        from augkit import classify
 
-def _train(ctx: _Context, x, y, run: Run, augmenter=None) -> dict:
-    from augkit import classify
+        key = (n, seed)
+        if key in self._judges:
+            return self._judges[key]
+        budget = "quick" if self.preset.quick else "standard"  # the classifier budget's name
+        stem = self.out_dir / "judges" / f"{self.dataset}_n{n}_s{seed}_{budget}"
+        weights, record_path = stem.with_suffix(".weights.h5"), stem.with_suffix(".json")
+        spec = datasets.get(self.dataset)
+        if record_path.is_file() and weights.is_file():
+            record = files.read_json(record_path)
+            model = classify.build_classifier(
+                spec.image_shape, spec.num_classes, width=spec.classifier_width, seed=seed,
+                batch_norm=classify.budget_for(self.dataset, self.preset.quick).batch_norm)
+            model.load_weights(weights)
+        else:
+            start = time.perf_counter()
+            xs, ys = self.subset(n, seed)
+            res = self.train(xs, ys, seed, progress=progress)
+            model = res["model"]
+            record = {"test_acc": res["test_acc"], "train_acc": res["train_acc"],
+                      "seconds": round(time.perf_counter() - start, 2)}
+            files.save_weights(model, weights)
+            files.write_json(record_path, record)
+        self._judges[key] = (model, record)
+        return model, record
 
-    spec = datasets.get(run.dataset)
-    return classify.train_classifier(
-        x, y, ctx.xt, ctx.yt, budget=classify.budget_for(run.dataset, ctx.preset.quick),
-        augmenter=augmenter, seed=run.seed, width=spec.classifier_width,
-        num_classes=spec.num_classes)
+    def train(self, x, y, seed: int, augmenter=None, progress: bool = False) -> dict:
+        from augkit import classify
+
+        spec = datasets.get(self.dataset)
+        return classify.train_classifier(
+            x, y, self.xt, self.yt, budget=classify.budget_for(self.dataset, self.preset.quick),
+            augmenter=augmenter, seed=seed, width=spec.classifier_width,
+            num_classes=spec.num_classes, progress="steps" if progress else False)
 
 
-def _screened(ctx: _Context, model, xs, ys, run: Run, n_needed: int, seed: int):
-    """GAN samples whose label a subset-only classifier confirms (never a model that saw more)."""
-    judge = _train(ctx, xs, ys, run)["model"]
-    keep_x, keep_y, drawn = [], [], 0
-    for round_ in range(5):  # draw until enough are kept (a weak judge keeps few)
-        images, labels = model.sample(n_needed, seed=seed + 1000 * round_)
+def screen(judge, draw, n_needed: int, num_classes: int, *, pseudo_label: bool = False,
+           rounds: int = 5):
+    """Keep generated images a judge is confident about, class-balanced.
+
+    ``draw(round)`` returns a batch ``(images, labels)`` (labels ``None`` for an
+    unconditional generator). With ``pseudo_label=False`` an image is kept when the judge
+    gives its requested label a probability >= :data:`SCREEN_CONFIDENCE`; with
+    ``pseudo_label=True`` it gets the judge's most probable class as its label and is kept
+    when that probability is >= the same threshold. At most ``ceil(n_needed / classes)``
+    images per class are kept, so screening cannot tilt the class balance. Returns the
+    kept images and labels (up to ``n_needed``) and the share of drawn images kept.
+    """
+    quota = -(-n_needed // num_classes)
+    keep_x, keep_y, drawn, accepted = [], [], 0, 0
+    counts = np.zeros(num_classes, int)
+    for round_ in range(rounds):  # draw until enough are kept (a weak judge keeps few)
+        images, labels = draw(round_)
         probs = _softmax(judge.predict(images.astype(np.float32), batch_size=500, verbose=0))
+        if pseudo_label:
+            labels = probs.argmax(1)
         ok = probs[np.arange(len(labels)), labels] >= SCREEN_CONFIDENCE
-        keep_x.append(images[ok])
-        keep_y.append(labels[ok])
         drawn += len(labels)
-        if sum(len(k) for k in keep_y) >= n_needed:
+        accepted += int(ok.sum())
+        for i in np.flatnonzero(ok):
+            if counts[labels[i]] < quota:
+                counts[labels[i]] += 1
+                keep_x.append(images[i])
+                keep_y.append(labels[i])
+        if len(keep_y) >= n_needed or counts.min() >= quota:
             break
-    x_kept, y_kept = np.concatenate(keep_x)[:n_needed], np.concatenate(keep_y)[:n_needed]
-    return x_kept, y_kept, sum(len(k) for k in keep_y) / drawn
+    if not keep_y:
+        return images[:0], np.zeros(0, np.int64), 0.0
+    return (np.stack(keep_x)[:n_needed], np.asarray(keep_y, np.int64)[:n_needed],
+            accepted / drawn)
 
 
 def _softmax(logits):
@@ -232,43 +324,64 @@ def _softmax(logits):
     return e / e.sum(1, keepdims=True)
 
 
-def execute(ctx: _Context, run: Run) -> dict:
+def execute(ctx: _Context, run: Run, progress: bool = False) -> dict:
     """Build the run's training set, train the classifier, and return its results row."""
     from augkit import augment
 
     start = time.perf_counter()
     xs, ys = ctx.subset(run.n_per_class, run.seed)
-    raw = datasets.get(run.dataset).raw_shape
+    spec = datasets.get(run.dataset)
     classic = augment.Augmenter(augment.default_config(run.dataset), seed=run.seed)
     n_synth = int(round(run.ratio * len(xs)))
     kept_share = None
     x_train, y_train, aug = xs, ys, None
-    if run.strategy == "classic":
-        aug = classic
-    elif run.strategy != "real":
-        kind = "vae" if run.strategy.endswith("vae") else "gan"
-        model = ctx.generator(kind, run)
-        seed = 10_000 + run.seed  # sampling noise apart from the generator's training noise
-        if run.strategy == "gan_screened":
-            gx, gy, kept_share = _screened(ctx, model, xs, ys, run, n_synth, seed)
-        else:
-            gx, gy = model.sample(n_synth, seed=seed)
-        gx = gx.reshape(len(gx), *raw)
-        if run.strategy == "synthetic_only":
-            x_train, y_train = gx, gy.astype(ys.dtype)
-        else:
-            x_train = np.concatenate([xs, gx])
-            y_train = np.concatenate([ys, gy.astype(ys.dtype)])
-        if run.strategy.startswith("classic+"):
+    if run.strategy == "real":
+        res = ctx.judge(run.n_per_class, run.seed, progress)[1]
+    else:
+        if run.strategy == "classic":
             aug = classic
-    res = _train(ctx, x_train, y_train, run, augmenter=aug)
-    return {"run_id": run_id(run), **asdict(run), "test_acc": round(res["test_acc"], 5),
-            "train_acc": round(res["train_acc"], 5), "val_acc": None,
+        else:
+            kind = "vae" if run.strategy.endswith("vae") else "gan"
+            model = ctx.generator(kind, run)
+            seed = 10_000 + run.seed  # sampling noise apart from the generator's training noise
+            if run.setting == "pool" or run.strategy == "gan_screened":
+                judge = ctx.judge(run.n_per_class, run.seed)[0]
+                if run.setting == "pool":
+                    def draw(r):
+                        return model.sample(2 * n_synth, seed=seed + 1000 * r), None
+                else:
+                    def draw(r):
+                        return model.sample(n_synth, seed=seed + 1000 * r)
+                gx, gy, kept_share = screen(judge, draw, n_synth, spec.num_classes,
+                                            pseudo_label=run.setting == "pool")
+            else:
+                gx, gy = model.sample(n_synth, seed=seed)
+            gx = gx.reshape(len(gx), *spec.raw_shape)
+            if run.strategy == "synthetic_only":
+                x_train, y_train = gx, gy.astype(ys.dtype)
+            else:
+                x_train = np.concatenate([xs, gx])
+                y_train = np.concatenate([ys, gy.astype(ys.dtype)])
+            if run.strategy.startswith("classic+"):
+                aug = classic
+        if len(x_train) == 0:  # nothing to train on: recorded, left out of every summary
+            res = {"test_acc": None, "train_acc": None}
+        else:
+            res = ctx.train(x_train, y_train, run.seed, augmenter=aug, progress=progress)
+    return {"run_id": run_id(run), **asdict(run), "test_acc": _round(res["test_acc"]),
+            "train_acc": _round(res["train_acc"]), "val_acc": None,
+            "skipped": None if len(x_train) else "screening kept no generated image",
             "kept_share": None if kept_share is None else round(kept_share, 4),
-            "train_images": int(len(x_train)), "seconds": round(time.perf_counter() - start, 2),
+            "train_images": int(len(x_train)),
+            "seconds": round(res["seconds"] if run.strategy == "real"
+                             else time.perf_counter() - start, 2),
             "config": {**asdict(ctx.preset), "screen_confidence": SCREEN_CONFIDENCE,
                        "test_images": int(len(ctx.yt))},
             "versions": _versions(), "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}
+
+
+def _round(value):
+    return None if value is None else round(value, 5)
 
 
 def _versions() -> dict:
@@ -294,23 +407,26 @@ def _init_worker(dataset, preset, data_dir, out_dir):
     _WORKER["ctx"] = _Context(dataset, preset, data_dir, Path(out_dir))
 
 
-def _work_generator(task):
+def _work_prepare(task):
     kind, run = task
-    _WORKER["ctx"].generator(kind, run)
+    if kind == "judge":
+        _WORKER["ctx"].judge(run.n_per_class, run.seed)
+    else:
+        _WORKER["ctx"].generator(kind, run)
     return task
 
 
-def _work_run(run):
-    return execute(_WORKER["ctx"], run)
+def _work_run(run, progress: bool = False):
+    return execute(_WORKER["ctx"], run, progress)
 
 
-def results_path(out_dir, shard_spec: str | None) -> Path:
-    """``results.jsonl``, or one file per shard (``results.shard2of4.jsonl``): shards merge by
-    concatenating their files."""
+def results_path(out_dir, setting: str, shard_spec: str | None = None) -> Path:
+    """``results.<setting>.jsonl``, or one file per shard (``results.fair.shard2of4.jsonl``):
+    shards merge by concatenating their files, and the settings share one folder."""
     if not shard_spec:
-        return Path(out_dir) / "results.jsonl"
+        return Path(out_dir) / f"results.{setting}.jsonl"
     i, n = shard_spec.split("/")
-    return Path(out_dir) / f"results.shard{i}of{n}.jsonl"
+    return Path(out_dir) / f"results.{setting}.shard{i}of{n}.jsonl"
 
 
 def all_results(out_dir) -> list[dict]:
@@ -321,38 +437,53 @@ def all_results(out_dir) -> list[dict]:
     return rows
 
 
-def run_study(dataset: str = "mnist", preset: str = "quick", setting: str = "fair", *,
+def live_preset(dataset: str, quick: bool) -> Preset:
+    """The quick preset, cut to one seed when ``quick``: notebook 08's live run (a minute)."""
+    p = PRESETS[(dataset, "quick")]
+    return replace(p, seeds=p.seeds[:1]) if quick else p
+
+
+def run_study(dataset: str = "mnist", preset: str | Preset = "quick", setting: str = "fair", *,
               out_dir="runs/study", resume: bool = False, jobs: int = 1,
               shard_spec: str | None = None, data_dir=None, progress: bool = True,
               max_runs: int | None = None, report: bool = True) -> dict:
     """Run (or resume) the study's grid and write its results and report into ``out_dir``.
 
-    ``jobs`` worker processes train generators first (one task per cell), then the
-    classifiers; this process alone writes the results file. ``max_runs`` stops after
-    that many runs (a study cut short on purpose; ``resume`` continues it).
-    Returns ``{"results": path, "done": n, "total": n, "report": {...}}``.
+    First the cells' prerequisites (each cell's real-only classifier, which is also its
+    screening judge, and the generators its setting allows), then the runs; ``jobs``
+    worker processes share both phases and this process alone writes the results file.
+    Real-only and classic runs do not depend on the setting: when another setting's results
+    in ``out_dir`` already hold one, it is copied (``copied_from``) instead of trained again.
+    ``max_runs`` stops after that many runs (a study cut short on purpose; ``resume``
+    continues it). Returns ``{"results": path, "done": n, "total": n, "new": n,
+    "report": {...}}``.
     """
     from tqdm.auto import tqdm
 
     from augkit import train
 
-    if (dataset, preset) not in PRESETS:
-        raise ValueError(f"no {preset!r} preset for {dataset!r}; presets: quick, full")
+    if isinstance(preset, Preset):
+        p, preset = preset, "custom"
+    elif (dataset, preset) in PRESETS:
+        p = PRESETS[(dataset, preset)]
+    else:
+        names = sorted({name for d, name in PRESETS if d == dataset})
+        raise ValueError(f"no {preset!r} preset for {dataset!r}; presets: {', '.join(names)}")
     if jobs < 1:
         raise ValueError(f"--jobs must be at least 1, got {jobs}")
-    p = PRESETS[(dataset, preset)]
     runs = shard(grid(dataset, setting, p), shard_spec)
     out_dir = train.check_writable(out_dir, "--out")
-    path = results_path(out_dir, shard_spec)
+    path = results_path(out_dir, setting, shard_spec)
     if path.exists() and not resume:
         raise ValueError(f"{path} exists; add --resume to continue that study, or choose "
                          "another --out")
     done = {r["run_id"] for r in read_results(path)}
-    todo = [r for r in runs if run_id(r) not in done][:max_runs]
-    cells = _generator_tasks(todo)
+    todo = [r for r in runs if run_id(r) not in done]
+    todo = _copy_setting_free(todo, all_results(out_dir), path, p.quick)[:max_runs]
+    tasks = _prepare_tasks(todo)
     args = (dataset, p, data_dir, str(out_dir))
-    bar = tqdm(total=len(todo), desc=f"study {dataset} {preset} {setting}", unit="run",
-               disable=not progress)
+    per_run = progress and jobs == 1  # one bar per run, when runs are not interleaved
+    desc = f"study {dataset} {preset} {setting}"
     if jobs == 1:
         _init_worker(*args)
         worker_map = map
@@ -363,30 +494,76 @@ def run_study(dataset: str = "mnist", preset: str = "quick", setting: str = "fai
         pool = mp.get_context("spawn").Pool(jobs, _init_worker, args)
         worker_map = pool.imap_unordered
     try:
-        if setting == "fair":
-            for _ in worker_map(_work_generator, cells):
-                pass
-        for row in worker_map(_work_run, todo):
-            append_result(path, row)  # the single writer
-            bar.update(1)
+        with tqdm(total=len(tasks), desc=f"{desc}: judges and generators", unit="model",
+                  disable=not (progress and tasks)) as bar:
+            for _ in worker_map(_work_prepare, tasks):
+                bar.update(1)
+        with tqdm(total=len(todo), desc=desc, unit="run", disable=not progress) as bar:
+            work = functools.partial(_work_run, progress=per_run)
+            for row in worker_map(work, todo):
+                append_result(path, row)  # the single writer
+                bar.update(1)
     finally:
-        bar.close()
         if jobs > 1:
             pool.terminate()
-    written = {}
-    if report:
-        from augkit import report as report_mod
-
-        written = report_mod.write_report(all_results(out_dir), out_dir,
-                                          title=f"augkit study: {dataset}, {preset} preset")
+    written = write_study_report(out_dir) if report else {}
     finished = len({r["run_id"] for r in read_results(path)})
     return {"results": path, "done": finished, "total": len(runs), "new": len(todo),
             "report": written}
 
 
-def _generator_tasks(todo: list[Run]) -> list[tuple[str, Run]]:
-    """One (kind, cell) per generator the remaining runs need, trained before the runs."""
-    tasks = {("vae" if r.strategy.endswith("vae") else "gan",
-              Run(r.dataset, r.setting, r.n_per_class, "generator", 0.0, r.seed))
-             for r in todo if r.strategy not in ("real", "classic")}
+SHIPPED_DIR = Path(__file__).parent / "results"  # the full study's results, one folder each
+
+
+def shipped_results(dataset: str | None = None) -> list[dict]:
+    """The results of the full study that ship with the package (``augkit/results/``), every
+    setting that was run, for ``dataset`` or all. Notebook 08 loads these instead of running
+    ~90 minutes per dataset; ``augkit study --preset full`` reproduces them."""
+    rows = []
+    for folder in sorted(p for p in SHIPPED_DIR.glob("*") if p.is_dir()):
+        rows += [r for r in all_results(folder) if dataset in (None, r["dataset"])]
+    return rows
+
+
+def write_study_report(out_dir) -> dict:
+    """The report (HTML, Markdown, PNG figures) of every result in ``out_dir``."""
+    from augkit import report
+
+    rows = all_results(out_dir)
+    names = sorted({f"{r['dataset']} {'quick' if r['config']['quick'] else 'full'}"
+                    for r in rows})
+    return report.write_report(rows, out_dir, title="augkit study: " + ", ".join(names))
+
+
+def _copy_setting_free(todo: list[Run], rows: list[dict], path, quick: bool) -> list[Run]:
+    """Append copies of finished real-only / classic runs from another setting (same dataset,
+    size, seed and budget); return the runs still to do."""
+    known = {(r["dataset"], r["n_per_class"], r["strategy"], r["seed"], r["config"]["quick"]): r
+             for r in rows if r["strategy"] in SETTING_ONLY and "copied_from" not in r}
+    left = []
+    for run in todo:
+        src = None
+        if run.strategy in SETTING_ONLY:
+            src = known.get((run.dataset, run.n_per_class, run.strategy, run.seed, quick))
+        if src is None or src["setting"] == run.setting:
+            left.append(run)
+            continue
+        append_result(path, {**src, "run_id": run_id(run), "setting": run.setting,
+                             "copied_from": src["run_id"]})
+    return left
+
+
+def _prepare_tasks(todo: list[Run]) -> list[tuple[str, Run]]:
+    """One task per model the remaining runs need before they start: each cell's judge (the
+    real-only classifier) and the generators (fair: one per cell; pool: one per seed)."""
+    tasks = set()
+    for r in todo:
+        if r.strategy == "real" or r.strategy == "gan_screened" or (
+                r.setting == "pool" and r.strategy != "classic"):
+            tasks.add(("judge", Run(r.dataset, r.setting, r.n_per_class, "judge", 0.0, r.seed)))
+        if r.strategy in SETTING_ONLY or r.setting == "leaky":
+            continue
+        kind = "vae" if r.strategy.endswith("vae") else "gan"
+        n = 0 if r.setting == "pool" else r.n_per_class
+        tasks.add((kind, Run(r.dataset, r.setting, n, "generator", 0.0, r.seed)))
     return sorted(tasks, key=lambda t: (t[1].n_per_class, t[1].seed, t[0]))

@@ -16,10 +16,12 @@ def test_ci_runs_exactly_the_readme_test_command():
     assert test_cmd in ci_lines
 
 
-def test_main_command_uses_existing_cli_and_notebook():
+def test_main_command_runs_the_quick_study():
+    """The README's first command is the quick study (tests/test_study.py runs that preset
+    end to end through the same CLI)."""
     main_cmd = _bash_blocks()[0]
-    assert "augkit info" in main_cmd and "augkit run 00" in main_cmd
-    assert (ROOT / "notebooks" / "00_start_here.ipynb").is_file()
+    assert main_cmd.strip().endswith(".venv/bin/augkit study --preset quick")
+    assert "pip install -e ." in main_cmd
 
 
 def test_every_notebook_is_listed_in_the_readme():

@@ -178,3 +178,42 @@ def test_markdown_has_one_row_per_cell(rows, written):
               f" | {effect('gan', 2.0, 10) * 100:+.2f} ± {gan['gain'].half_width * 100:.2f} |  |")
     assert expect in body
     assert "| 10 | real | 0 | 3 |" in md and "| — |" in md
+
+
+def test_paired_gain_against_another_baseline_is_the_difference_of_known_effects(rows):
+    gain = report.paired_gain(rows, "mnist", "fair", 10, "classic+gan", 1.0,
+                              baseline=("classic", 0.0))
+    known = effect("classic+gan", 1.0, 10) - effect("classic", 0.0, 10)
+    # classic carries the same per-seed noise as classic+gan, so the difference is exact
+    assert gain.mean == pytest.approx(known) and gain.half_width == pytest.approx(0, abs=1e-12)
+    assert report.paired_gain(rows, "mnist", "fair", 10, "classic", 0.0,
+                              baseline=("classic", 0.0)) is None
+
+
+def test_settings_figure_needs_two_settings_and_shows_each_known_gain():
+    fair = make_rows(("real", "gan"))
+    leaky = [{**r, "setting": "leaky", "run_id": r["run_id"] + "-leaky",
+              "test_acc": r["test_acc"] + (0.05 if r["strategy"] == "gan" else 0.0)}
+             for r in fair]
+    assert report.fig_settings(fair, "mnist") is None
+    fig = report.fig_settings(fair + leaky, "mnist")
+    assert len(fig.axes) == len(SIZES) and "leaky" in fig._suptitle.get_text()
+    for ax, n in zip(fig.axes, SIZES, strict=True):
+        points = {c.get_label(): c.lines[0].get_ydata()[0] for c in ax.containers}
+        want = 100 * (effect("gan", 1.0, n) + np.mean(list(NOISE.values())))
+        assert points["fair"] == pytest.approx(want)
+        assert points["leaky"] == pytest.approx(want + 5.0)
+
+
+def test_runs_with_nothing_to_train_on_are_left_out():
+    rows = make_rows(("real", "gan"))
+    skipped = {**rows[-1], "run_id": "skipped", "seed": 9, "test_acc": None,
+               "skipped": "screening kept no generated image"}
+    cells = report.summarize(rows + [skipped])
+    assert cells == report.summarize(rows)
+
+
+def test_table_markdown_has_a_row_per_cell(rows):
+    table = report.table_markdown(rows, "mnist", "fair").splitlines()
+    assert len(table) == 2 + len(report.summarize(rows))
+    assert table[0].startswith("| n per class | strategy")

@@ -1,23 +1,16 @@
-"""The study's grid, sharding, results file, resume and a tiny study end to end."""
+"""The study: grid, screening, shards, results file, resume, settings, quick preset end to end."""
 
 import json
+import time
 
+import numpy as np
 import pytest
 
 from augkit import study
 
-TINY = study.Preset(sizes=(3,), ratios=(1.0,), seeds=(0, 1), generator_steps=10,
-                    test_images=500, quick=True)
-
-
-@pytest.fixture
-def tiny(monkeypatch):
-    monkeypatch.setitem(study.PRESETS, ("mnist", "tiny"), TINY)
-    return "tiny"
-
 
 def test_grid_has_every_strategy_once_per_cell_and_ratio():
-    preset = study.PRESETS[("mnist", "full")]
+    preset = study.PRESETS[("mnist", "extended")]  # the issue's whole protocol
     runs = study.grid("mnist", "fair", preset)
     ids = [study.run_id(r) for r in runs]
     assert len(ids) == len(set(ids))
@@ -26,6 +19,46 @@ def test_grid_has_every_strategy_once_per_cell_and_ratio():
     assert {r.strategy for r in runs} == set(study.STRATEGIES)
     with pytest.raises(ValueError, match="setting must be one of"):
         study.grid("mnist", "sloppy", preset)
+
+
+def test_full_preset_keeps_seeds_and_sweeps_the_gan_ratio_where_it_says():
+    preset = study.PRESETS[("mnist", "full")]
+    runs = study.grid("mnist", "fair", preset)
+    assert len(preset.seeds) == 5
+    swept = {(r.n_per_class, r.ratio) for r in runs if r.strategy == "gan"}
+    assert swept == {(10, 0.5), (10, 1.0), (10, 2.0), (10, 4.0), (100, 1.0)}
+    assert {r.ratio for r in runs if r.strategy not in ("gan", "real", "classic")} == {1.0}
+    per_seed = {n: sum(r.n_per_class == n and r.seed == 0 for r in runs) for n in (10, 100)}
+    assert per_seed == {10: 10, 100: 7}  # real, classic, 4 (or 1) gan, vae, classic+gan,
+    # gan_screened, synthetic_only
+    pool = study.grid("mnist", "pool", preset)
+    assert "gan_screened" not in {r.strategy for r in pool}  # the pool setting always screens
+
+
+def _judge(probs):
+    class Judge:  # returns fixed logits: log-probabilities
+        def predict(self, images, batch_size=None, verbose=0):
+            return np.log(np.asarray(probs, float)[: len(images)])
+    return Judge()
+
+
+def test_screen_keeps_confident_images_class_balanced():
+    images = np.arange(6 * 4, dtype=np.uint8).reshape(6, 2, 2)
+    labels = np.array([0, 0, 1, 1, 0, 1])
+    probs = [[0.9, 0.1], [0.8, 0.2], [0.6, 0.4], [0.3, 0.7], [0.7, 0.3], [0.1, 0.9]]
+    # Requested labels: kept when the judge gives them >= 0.5 -> images 0, 1, 3, 4, 5; the
+    # per-class quota (ceil(4 / 2) = 2) stops class 0 at images 0, 1.
+    x, y, share = study.screen(_judge(probs), lambda r: (images, labels), 4, 2)
+    assert y.tolist() == [0, 0, 1, 1] and share == 5 / 6
+    assert np.array_equal(x, images[[0, 1, 3, 5]])
+    # Pseudo-labels: the judge's argmax (all six are confident): 0, 0, 0, 1, 0, 1.
+    x, y, share = study.screen(_judge(probs), lambda r: (images, None), 4, 2, pseudo_label=True)
+    assert y.tolist() == [0, 0, 1, 1] and share == 1.0
+    assert np.array_equal(x, images[[0, 1, 3, 5]])
+    # A judge that never gives the requested label 0.5 keeps nothing.
+    x, y, share = study.screen(_judge([[0.6, 0.4]] * 6), lambda r: (images, np.ones(6, int)), 2, 2,
+                               rounds=2)
+    assert len(x) == 0 and len(y) == 0 and share == 0.0
 
 
 def test_shards_partition_the_grid():
@@ -53,34 +86,77 @@ def test_a_truncated_last_line_is_dropped_and_a_broken_middle_line_refused(tmp_p
         study.read_results(path)
 
 
-def test_tiny_study_end_to_end_cut_short_and_resumed(tmp_path, tiny, shared_data):
+def test_quick_preset_cut_short_then_resumed_through_the_cli(tmp_path, shared_data, capsys):
+    """The README's first command runs this preset; here it is cut short after 5 runs (as a
+    kill would leave it) and finished by ``augkit study --resume``."""
+    from augkit import cli
+
     out = tmp_path / "study"
-    first = study.run_study("mnist", tiny, "fair", out_dir=out, data_dir=shared_data,
+    start = time.perf_counter()
+    first = study.run_study("mnist", "quick", "fair", out_dir=out, data_dir=shared_data,
                             progress=False, max_runs=5, report=False)
-    assert first["done"] == 5 and first["total"] == 16
+    assert first["done"] == 5 and first["total"] == 24
     with pytest.raises(ValueError, match="add --resume"):
-        study.run_study("mnist", tiny, "fair", out_dir=out, data_dir=shared_data,
+        study.run_study("mnist", "quick", "fair", out_dir=out, data_dir=shared_data,
                         progress=False, report=False)
-    second = study.run_study("mnist", tiny, "fair", out_dir=out, data_dir=shared_data,
-                             progress=False, resume=True)
-    assert second["new"] == 11 and second["done"] == 16
+    assert cli.main(["study", "--preset", "quick", "--out", str(out), "--resume",
+                     "--data-dir", str(shared_data)]) == 0
+    printed = capsys.readouterr().out
+    assert "24 of 24 runs finished (19 new)" in printed and "report.html" in printed
+    with capsys.disabled():
+        print(f"\n[quick study preset: {time.perf_counter() - start:.0f} s]")
     rows = study.all_results(out)
     ids = [r["run_id"] for r in rows]
-    assert len(ids) == 16 and len(set(ids)) == 16  # no run lost, none repeated
-    assert sorted(ids) == sorted(study.run_id(r) for r in study.grid("mnist", "fair", TINY))
+    assert len(ids) == 24 and len(set(ids)) == 24  # no run lost, none repeated
+    grid = study.grid("mnist", "fair", study.PRESETS[("mnist", "quick")])
+    assert sorted(ids) == sorted(study.run_id(r) for r in grid)
     for r in rows:
         assert 0.0 <= r["test_acc"] <= 1.0 and r["seconds"] > 0
-        assert r["config"]["test_images"] == 500 and "tensorflow" in r["versions"]
+        assert r["config"]["test_images"] == 2000 and "tensorflow" in r["versions"]
     by = {(r["strategy"], r["seed"]): r for r in rows}
-    assert by[("gan", 0)]["train_images"] == 60 and by[("synthetic_only", 0)]["train_images"] == 30
-    # Screening keeps only what a subset-only judge confirms: with a 10-step generator that can
-    # be nothing at all, and the run then trains on the real subset plus what was kept.
+    assert by[("gan", 0)]["train_images"] == 200 and by[("synthetic_only", 0)]["train_images"] == 100
+    # Screening keeps only what the subset-only judge confirms, and the run trains on the real
+    # subset plus what was kept.
     screened = by[("gan_screened", 0)]
-    assert 0 <= screened["kept_share"] <= 1 and 30 <= screened["train_images"] <= 60
-    # The fair generators were trained on the cell's subset and cached for every strategy.
-    assert len(list((out / "generators").glob("*.weights.h5"))) == 4
-    assert all(path.is_file() for path in second["report"].values())
+    assert 0 <= screened["kept_share"] <= 1 and 100 <= screened["train_images"] <= 200
+    # One judge per cell (it is the real-only run) and one GAN and VAE per cell, on disk.
+    assert len(list((out / "judges").glob("*.weights.h5"))) == 3
+    assert len(list((out / "generators").glob("*_n10_*.weights.h5"))) == 6
+    for name in ("report.html", "summary.md", "figures/mnist_fair_accuracy_vs_size.png"):
+        assert (out / name).stat().st_size > 1000, name
     json.dumps(rows)  # every row is plain JSON
+
+
+def test_pool_and_leaky_settings_reuse_setting_free_runs(tmp_path, monkeypatch, shared_data):
+    monkeypatch.setitem(study.PRESETS, ("mnist", "tiny1"),
+                        study.Preset((3,), (1.0,), (0,), 10, 500, True))
+    out = tmp_path / "study"
+    kw = dict(out_dir=out, data_dir=shared_data, progress=False)
+    assert study.run_study("mnist", "tiny1", "fair", report=False, **kw)["new"] == 8
+    # real-only and classic do not depend on where a generator comes from: copied, not rerun
+    assert study.run_study("mnist", "tiny1", "leaky", report=False, **kw)["new"] == 6
+    pool = study.run_study("mnist", "tiny1", "pool", **kw)
+    assert pool["new"] == 5 and pool["done"] == 7
+    rows = study.all_results(out)
+    by = {r["run_id"]: r for r in rows}
+    for setting in ("leaky", "pool"):
+        for strategy in ("real", "classic"):
+            copy = by[f"mnist|{setting}|n3|{strategy}|r0|s0"]
+            assert copy["copied_from"] == f"mnist|fair|n3|{strategy}|r0|s0"
+            assert copy["test_acc"] == by[copy["copied_from"]]["test_acc"]
+    # Pool generators are unconditional, one per seed, trained on every image without labels;
+    # their samples are pseudo-labelled and screened by the subset-only judge (one on disk).
+    assert sorted(p.name for p in (out / "generators").glob("*pool*")) == [
+        "gan_mnist_pool_s0_10steps.weights.h5", "vae_mnist_pool_s0_10steps.weights.h5"]
+    assert len(list((out / "judges").glob("*.weights.h5"))) == 1
+    for r in rows:
+        if r["setting"] == "pool" and r["strategy"] not in ("real", "classic"):
+            assert 0 <= r["kept_share"] <= 1
+            kept = r["train_images"] - (0 if r["strategy"] == "synthetic_only" else 30)
+            assert 0 <= kept <= 30
+            assert (r["test_acc"] is None) == (r["train_images"] == 0) == bool(r["skipped"])
+    assert any(k.startswith("mnist_pool_") for k in pool["report"])
+    assert any(k.startswith("mnist_leaky_") for k in pool["report"])
 
 
 def test_cli_study_faults_are_one_line(tmp_path, capsys):
@@ -90,7 +166,7 @@ def test_cli_study_faults_are_one_line(tmp_path, capsys):
     assert "--shard 5/3" in capsys.readouterr().err
     assert cli.main(["study", "--jobs", "0", "--out", str(tmp_path)]) == 2
     assert "--jobs must be at least 1" in capsys.readouterr().err
-    (tmp_path / "results.jsonl").write_text('{"run_id": "x"}\n')
+    (tmp_path / "results.fair.jsonl").write_text('{"run_id": "x"}\n')
     assert cli.main(["study", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "add --resume" in err
