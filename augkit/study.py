@@ -326,7 +326,7 @@ def _softmax(logits):
 
 def execute(ctx: _Context, run: Run, progress: bool = False) -> dict:
     """Build the run's training set, train the classifier, and return its results row."""
-    from augkit import augment
+    from augkit import augment, classify
 
     start = time.perf_counter()
     xs, ys = ctx.subset(run.n_per_class, run.seed)
@@ -376,7 +376,8 @@ def execute(ctx: _Context, run: Run, progress: bool = False) -> dict:
             "seconds": round(res["seconds"] if run.strategy == "real"
                              else time.perf_counter() - start, 2),
             "config": {**asdict(ctx.preset), "screen_confidence": SCREEN_CONFIDENCE,
-                       "test_images": int(len(ctx.yt))},
+                       "test_images": int(len(ctx.yt)), "classifier_width": spec.classifier_width,
+                       "budget": asdict(classify.budget_for(run.dataset, ctx.preset.quick))},
             "versions": _versions(), "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}
 
 
