@@ -183,8 +183,13 @@ def fig_gain_vs_ratio(rows, dataset, setting) -> Figure | None:
     fig, axes = _figure(3.6 * len(sizes) + 1.8, 3.8, len(sizes))
     strategies = sorted({c["strategy"] for c in cells}, key=_order)
     ratios = sorted({c["ratio"] for c in cells})
+    classic = {c["n_per_class"]: c["gain"] for c in _cells(rows, dataset, setting, {"classic"})
+               if c["gain"]}
     for ax, n in zip(axes, sizes, strict=True):
         ax.axhline(0, color="black", lw=0.8)
+        if n in classic:  # the bar every generator strategy has to clear
+            ax.axhline(classic[n].mean * 100, color=_COLORS["classic"], ls="--", lw=1.2,
+                       label="classic alone (no generated images)")
         for k, strategy in enumerate(strategies):
             mine = [c for c in cells if c["n_per_class"] == n and c["strategy"] == strategy]
             if not mine:

@@ -170,3 +170,26 @@ def test_cli_study_faults_are_one_line(tmp_path, capsys):
     assert cli.main(["study", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "add --resume" in err
+
+
+def test_shipped_results_are_whole_cells_of_the_full_grid():
+    """What notebook 08 reads: rows of the full preset only (full test set, standard budget),
+    each cell with all five seeds (no seed left out after the fact), the fair grid complete."""
+    folders = [p for p in study.SHIPPED_DIR.glob("*") if p.is_dir()]
+    assert folders, "the full study's results ship in augkit/results/"
+    for folder in folders:
+        rows = study.all_results(folder)
+        dataset = rows[0]["dataset"]
+        preset = study.PRESETS[(dataset, "full")]
+        for setting in {r["setting"] for r in rows}:
+            mine = [r for r in rows if r["setting"] == setting]
+            grid = {study.run_id(r) for r in study.grid(dataset, setting, preset)}
+            ids = [r["run_id"] for r in mine]
+            assert len(ids) == len(set(ids)) and set(ids) <= grid, (folder, setting)
+            if setting == "fair":
+                assert set(ids) == grid
+            cells = {}
+            for r in mine:
+                assert r["config"]["quick"] is False and r["config"]["test_images"] == 10_000
+                cells.setdefault((r["n_per_class"], r["strategy"], r["ratio"]), set()).add(r["seed"])
+            assert all(seeds == set(preset.seeds) for seeds in cells.values()), (folder, setting)
