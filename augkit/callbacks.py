@@ -195,6 +195,7 @@ class ProgressBar(keras.callbacks.Callback):
         super().__init__()
         self.epochs, self.initial_epoch, self.desc = epochs, initial_epoch, desc
         self.steps, self.leave = steps_per_epoch, leave
+        self.redraw_every = 10  # steps between two updates of a step-counting bar
         self.bar = None
 
     def on_train_begin(self, logs=None):
@@ -205,8 +206,8 @@ class ProgressBar(keras.callbacks.Callback):
                         desc=self.desc, unit="step" if self.steps else "epoch", leave=self.leave)
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.steps and batch % 10 == 9:  # every 10th step: a redraw per step costs time
-            self.bar.update(10)
+        if self.steps and (batch + 1) % self.redraw_every == 0:  # a redraw per step costs time
+            self.bar.update(self.redraw_every)
 
     def on_epoch_end(self, epoch, logs=None):
         self.bar.set_postfix({k: f"{float(v):.3f}" for k, v in (logs or {}).items()})
