@@ -344,10 +344,23 @@ def _table(cells) -> tuple[list[str], list[list[str]]]:
 
 def table_markdown(rows, dataset: str, setting: str) -> str:
     """The report's table of one dataset and setting, as Markdown (notebook 08 shows it)."""
-    head, body = _table([c for c in summarize(rows)
-                         if (c["dataset"], c["setting"]) == (dataset, setting)])
-    return "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-                     + ["| " + " | ".join(b) + " |" for b in body])
+    return "\n".join(_md_table(*_table([c for c in summarize(rows)
+                                         if (c["dataset"], c["setting"]) == (dataset, setting)])))
+
+
+def _md_table(head, body) -> list[str]:
+    return (["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+            + ["| " + " | ".join(b) + " |" for b in body])
+
+
+def _save_png(fig, out_dir: Path, key: str) -> tuple[Path, str]:
+    """Write ``figures/<key>.png`` atomically; return its path and an ``<img>`` tag that
+    embeds it (base64), so the HTML page needs no other file."""
+    path = out_dir / "figures" / f"{key}.png"
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=DPI)
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return path, f"<img alt='{html.escape(key)}' src='data:image/png;base64,{data}'>"
 
 
 _HOW_TO_READ = (
@@ -382,8 +395,7 @@ def write_report(rows, out_dir, title: str = "Downstream study: does generated d
             f"<div class='note'><h3>How to read this</h3><p>{html.escape(_HOW_TO_READ)}</p></div>"]
     for dataset, setting in groups:
         head, body = _table([c for c in cells if (c["dataset"], c["setting"]) == (dataset, setting)])
-        md += [f"## {dataset}, {setting} setting", "", "| " + " | ".join(head) + " |",
-               "|" + "---|" * len(head)] + ["| " + " | ".join(b) + " |" for b in body] + [""]
+        md += [f"## {dataset}, {setting} setting", "", *_md_table(head, body), ""]
         page.append(f"<h2>{html.escape(dataset)}, {html.escape(setting)} setting</h2><table><tr>"
                     + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>"
                     + "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in b) + "</tr>"
@@ -393,11 +405,8 @@ def write_report(rows, out_dir, title: str = "Downstream study: does generated d
             if fig is None:
                 continue
             key = f"{dataset}_{setting}_{name}"
-            path = out_dir / "figures" / f"{key}.png"
-            with atomic_path(path) as tmp:
-                fig.savefig(tmp, format="png", dpi=DPI)
-            data = base64.b64encode(path.read_bytes()).decode("ascii")
-            page.append(f"<img alt='{html.escape(key)}' src='data:image/png;base64,{data}'>")
+            path, img = _save_png(fig, out_dir, key)
+            page.append(img)
             md.append(f"![{key}](figures/{key}.png)\n")
             written[key] = path
     for dataset in sorted({d for d, _ in groups}):
@@ -405,12 +414,8 @@ def write_report(rows, out_dir, title: str = "Downstream study: does generated d
         if fig is None:
             continue
         key = f"{dataset}_settings"
-        path = out_dir / "figures" / f"{key}.png"
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=DPI)
-        data = base64.b64encode(path.read_bytes()).decode("ascii")
-        page.append(f"<h2>{html.escape(dataset)}: fair, pool and leaky side by side</h2>"
-                    f"<img alt='{key}' src='data:image/png;base64,{data}'>")
+        path, img = _save_png(fig, out_dir, key)
+        page.append(f"<h2>{html.escape(dataset)}: fair, pool and leaky side by side</h2>{img}")
         md += [f"## {dataset}: fair, pool and leaky side by side", "",
                f"![{key}](figures/{key}.png)", ""]
         written[key] = path
