@@ -132,8 +132,10 @@ def cmd_run(args) -> int:
 def cmd_train(args) -> int:
     from augkit import losses, train, zoo
 
-    if min(args.epochs, args.batch_size, args.width) <= 0:
-        raise UsageError("--epochs, --batch-size and --width must be positive")
+    if min(args.epochs, args.batch_size, args.width, args.depth) <= 0:
+        raise UsageError("--epochs, --batch-size, --width and --depth must be positive")
+    if args.what != "classifier" and (args.depth != 1 or args.recipe != "plain"):
+        raise UsageError("--depth and --recipe apply to 'augkit train classifier' only")
     losses.get_gan_loss(args.loss)  # an unknown name fails here, before any data is loaded
     if args.latent_dim is not None and args.latent_dim <= 0:
         raise UsageError(f"--latent-dim must be positive, got {args.latent_dim}")
@@ -153,6 +155,8 @@ def cmd_train(args) -> int:
         options["loss"] = args.loss
     if args.what == "vae":
         options.update(beta=args.beta, likelihood=args.likelihood, sigma=args.sigma)
+    if args.what == "classifier":
+        options.update(depth=args.depth, recipe=args.recipe)
     info = train.train_model(args.what, args.dataset, name=name, out_dir=out,
                              quick=config.env_quick(), epochs=args.epochs,
                              batch_size=args.batch_size, data_dir=args.data_dir,
@@ -253,6 +257,11 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--epochs", type=int, default=8)
     tr.add_argument("--batch-size", type=int, default=64)
     tr.add_argument("--width", type=int, default=32, help="network width (filters)")
+    tr.add_argument("--depth", type=int, default=1,
+                    help="classifier: convolutions per block (CIFAR-10's shipped one: 2)")
+    tr.add_argument("--recipe", choices=["plain", "strong"], default="plain",
+                    help="classifier: plain Adam, or batch norm + cosine lr + classic "
+                         "augmentation (CIFAR-10's shipped one)")
     tr.add_argument("--name", help="model name (default: cgan_/dcgan_/cvae_/vae_/classifier_DATASET)")
     tr.add_argument("--data-dir")
     tr.add_argument("--checkpoint-dir", help="save every epoch here (resume with --resume)")

@@ -25,6 +25,13 @@ KINDS = ("gan", "vae", "classifier")
 # The domain classifier is twice as wide as the small-data classifier: it judges samples,
 # so its own error rate bounds how well label consistency can be measured.
 DOMAIN_WIDTH = 32
+# How a domain classifier trains. "plain": constant Adam 1e-3, no batch norm, no
+# augmentation (the shipped MNIST classifier, 99 %: digits need nothing more). "strong":
+# the study's tuned recipe (batch norm, cosine learning rate with warm-up) plus the
+# dataset's classic augmentation on every batch. With plain training the CIFAR-10
+# classifier stopped at 63.6 %, which caps every CIFAR-10 quality figure; the strong
+# recipe with two convolutions per block (--depth 2) is what the shipped one uses.
+RECIPES = ("plain", "strong")
 
 
 def _machine() -> str:
@@ -57,7 +64,7 @@ def architecture(kind: str, dataset: str, options: dict) -> dict:
     """The options that fix the networks' shapes: a checkpoint only resumes into the same."""
     keys = {"gan": ("conditional", "latent_dim", "width", "loss"),
             "vae": ("conditional", "latent_dim", "width", "likelihood"),
-            "classifier": ("width",)}[kind]
+            "classifier": ("width", "depth", "recipe")}[kind]
     return {"kind": kind, "dataset": dataset, **{k: options.get(k) for k in keys}}
 
 
@@ -90,7 +97,12 @@ def train_model(kind: str, dataset: str, *, name: str, out_dir, quick: bool, epo
         raise ValueError("--epochs and --batch-size must be positive")
     o = {"conditional": False, "latent_dim": 64 if kind == "gan" else 16, "loss": "non_saturating",
          "beta": 1.0, "likelihood": spec.likelihood, "sigma": 0.1,
-         "width": DOMAIN_WIDTH if kind == "classifier" else 32, **options}
+         "width": DOMAIN_WIDTH if kind == "classifier" else 32, "depth": 1, "recipe": "plain",
+         **options}
+    if o["recipe"] not in RECIPES:
+        raise ValueError(f"recipe must be one of {', '.join(RECIPES)}, got {o['recipe']!r}")
+    if o["depth"] < 1:
+        raise ValueError(f"depth must be at least 1, got {o['depth']}")
     if o["likelihood"] is None:
         o["likelihood"] = spec.likelihood
     meta = architecture(kind, dataset, o)
@@ -102,9 +114,9 @@ def train_model(kind: str, dataset: str, *, name: str, out_dir, quick: bool, epo
     (x, y), (xt, yt) = data.load(dataset, data_dir)
     x, y = _slice(x, y, quick)
     if kind == "classifier":
-        model, fitted = _fit_classifier(dataset, x, y, xt, yt, width=o["width"], epochs=epochs,
-                                        quick=quick, seed=seed, batch_size=batch_size,
-                                        progress=progress)
+        model, fitted = _fit_classifier(dataset, x, y, xt, yt, width=o["width"], depth=o["depth"],
+                                        recipe=o["recipe"], epochs=epochs, quick=quick,
+                                        seed=seed, batch_size=batch_size, progress=progress)
     else:
         model = _build(kind, dataset, o, seed)
         fitted = _fit_generative(kind, model, x, y, xt, yt, epochs=epochs, quick=quick,
@@ -154,20 +166,27 @@ def _fit_generative(kind, model, x, y, xt, yt, *, epochs, quick, seed, batch_siz
             "extra": {"final_logs": final}}
 
 
-def _fit_classifier(dataset, x, y, xt, yt, *, width, epochs, quick, seed, batch_size,
-                    progress) -> tuple:
-    """The domain classifier: the small-data classifier's own training, at a constant Adam
-    1e-3 for ``epochs`` passes over the whole training set."""
-    from augkit import classify
+def _fit_classifier(dataset, x, y, xt, yt, *, width, depth, recipe, epochs, quick, seed,
+                    batch_size, progress) -> tuple:
+    """The domain classifier: the small-data classifier's network trained for ``epochs``
+    passes over the whole training set with ``recipe`` (see :data:`RECIPES`)."""
+    from augkit import augment, classify
 
     steps = max(1, (1 if quick else epochs) * len(x) // batch_size)
+    augmenter = None
+    if recipe == "strong":
+        budget = classify.Budget(steps, batch_size, **classify.STANDARD_RECIPE)
+        augmenter = augment.Augmenter(augment.default_config(dataset), seed=seed)
+    else:
+        budget = classify.Budget(steps, batch_size)
     start = time.perf_counter()
-    res = classify.train_classifier(x, y, xt, yt, budget=classify.Budget(steps, batch_size),
-                                    seed=seed, width=width, progress=progress,
+    res = classify.train_classifier(x, y, xt, yt, budget=budget, augmenter=augmenter,
+                                    seed=seed, width=width, depth=depth, progress=progress,
                                     num_classes=datasets.get(dataset).num_classes)
     return res["model"], {"seconds": time.perf_counter() - start,
                           "metrics": {"test_accuracy": round(res["test_acc"], 4)},
-                          "extra": {"steps": steps}}
+                          "extra": {"steps": steps, "batch_norm": budget.batch_norm,
+                                    "train_accuracy": round(res["train_acc"], 4)}}
 
 
 def evaluate_generator(model, dataset: str, x_test, n: int = 5000, seed: int = 0) -> dict:
@@ -207,3 +226,29 @@ def evaluate_vae(model, dataset: str, x_test, y_test, n: int = 5000, seed: int =
             "active_units": int((kl_dims > 0.01).sum()),
             "sharpness": round(metrics.sharpness(vae.to_uint8(prior)), 2)}
 
+
+
+def remeasure(name: str, data_dir=None, n: int = 5000) -> dict:
+    """Measure generator ``name`` again with today's domain classifier and rewrite its
+    manifest entry (metrics only; weights and hashes unchanged); return the new entry.
+
+    Domain-FID and label consistency are read through the domain classifier, so when a
+    stronger one is shipped every generator of that dataset is measured again with it.
+    The entry records which classifier measured it (``metrics_judge``).
+    """
+    e, folder = zoo.locate(name)
+    if e["kind"] not in ("gan", "vae"):
+        raise ValueError(f"{name} is a {e['kind']}, not a generative model")
+    _, (xt, yt) = data.load(e["dataset"], data_dir)
+    model = zoo.load_generator_model(name)
+    got = evaluate_generator(model, e["dataset"], xt, n=n, seed=0)
+    if e["kind"] == "vae":
+        got.update(evaluate_vae(model, e["dataset"], xt, yt, n=n, seed=0))
+    judge = zoo.entry(f"classifier_{e['dataset']}")
+    info = {k: v for k, v in e.items() if k not in ("file", "sha256", "bytes", "history_file",
+                                                    "history_sha256")}
+    info["metrics"] = {**e["metrics"], **got}
+    info["metrics_judge"] = {"sha256": judge["sha256"],
+                             "test_accuracy": judge["metrics"]["test_accuracy"]}
+    history = folder / e["history_file"] if "history_file" in e else None
+    return zoo.register(name, zoo.checked_path(name), info, folder, history_file=history)

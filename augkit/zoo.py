@@ -153,7 +153,10 @@ def domain_classifier(dataset: str):
     except ModelNotFoundError:
         raise FileNotFoundError(f"no domain classifier for {dataset!r}; train one with "
                                 f"'augkit train classifier --dataset {dataset}'") from None
-    model = classify.build_classifier(spec.image_shape, spec.num_classes, width=e["width"])
+    # Entries from before the recipe option: one convolution per block, no batch norm.
+    model = classify.build_classifier(spec.image_shape, spec.num_classes, width=e["width"],
+                                      depth=e.get("depth", 1),
+                                      batch_norm=e.get("batch_norm", False))
     model.load_weights(checked_path(name))
     return model
 

@@ -48,6 +48,15 @@ def test_batch_norm_option():
     assert not any(layer.use_bias for layer in m.layers if type(layer).__name__ == "Conv2D")
 
 
+def test_depth_stacks_convolutions_per_block():
+    m = classify.build_classifier((32, 32, 3), 10, width=8, batch_norm=True, depth=2)
+    names = [type(layer).__name__ for layer in m.layers]
+    assert names.count("Conv2D") == 6 and names.count("BatchNormalization") == 6
+    assert names.count("MaxPooling2D") == 3 and m.output_shape == (None, 10)
+    with pytest.raises(ValueError, match="depth"):
+        classify.build_classifier((28, 28), 10, depth=0)
+
+
 def test_cosine_schedule_warms_up_then_decays():
     lr = classify.Budget(steps=100, lr=1e-2, schedule="cosine", warmup=0.1).learning_rate()
     assert float(lr(0)) == pytest.approx(1e-3)

@@ -342,3 +342,42 @@ def test_training_never_writes_into_the_package_and_your_model_is_listed(tmp_pat
                      str(tmp_path / "s.npz")]) == 0
     with np.load(tmp_path / "s.npz") as f:
         assert f["x"].shape == (7, 28, 28, 1)
+
+
+def test_a_strong_recipe_classifier_is_recorded_and_loads_as_the_domain_classifier(
+        tmp_path, monkeypatch, shared_data):
+    from augkit import metrics
+
+    mine = tmp_path / "mine"
+    monkeypatch.setenv("AUGKIT_MODELS_DIR", str(mine))
+    monkeypatch.setenv("AUGKIT_QUICK", "1")
+    assert cli.main(["train", "classifier", "--dataset", "cifar10", "--width", "8", "--depth",
+                     "2", "--recipe", "strong", "--data-dir", str(shared_data)]) == 0
+    e = zoo.entry("classifier_cifar10")
+    assert zoo.locate("classifier_cifar10")[1] == mine
+    assert (e["depth"], e["recipe"], e["batch_norm"], e["width"]) == (2, "strong", True, 8)
+    assert 0 <= e["metrics"]["test_accuracy"] <= 1 and e["train_images"] < 30_000
+    zoo.domain_classifier.cache_clear()
+    try:
+        model = zoo.domain_classifier("cifar10")
+        assert sum(type(layer).__name__ == "Conv2D" for layer in model.layers) == 6
+        x = np.zeros((4, 32, 32, 3), np.uint8)
+        feats, pred = metrics.features_and_predictions("cifar10", x)
+        assert feats.shape == (4, 64) and pred.shape == (4,)
+    finally:
+        zoo.domain_classifier.cache_clear()
+    # A generator of yours is measured again through the classifier that now judges it.
+    assert cli.main(["train", "gan", "--conditional", "--dataset", "cifar10", "--width", "8",
+                     "--latent-dim", "8", "--data-dir", str(shared_data)]) == 0
+    from augkit import train
+
+    before = zoo.entry("cgan_cifar10")
+    try:
+        after = train.remeasure("cgan_cifar10", shared_data, n=200)
+    finally:
+        zoo.domain_classifier.cache_clear()
+    assert after["metrics_judge"]["sha256"] == e["sha256"] and after["sha256"] == before["sha256"]
+    assert zoo.entry("cgan_cifar10")["metrics"] == after["metrics"] and zoo.verify("cgan_cifar10")
+    assert set(after["metrics"]) >= {"domain_fid", "label_consistency", "class_histogram"}
+    # Options that only a classifier has are refused for a generator, before any data loads.
+    assert cli.main(["train", "gan", "--depth", "2"]) == 2
