@@ -33,6 +33,11 @@ def test_full_preset_keeps_seeds_and_sweeps_the_gan_ratio_where_it_says():
     # gan_screened, synthetic_only
     pool = study.grid("mnist", "pool", preset)
     assert "gan_screened" not in {r.strategy for r in pool}  # the pool setting always screens
+    cifar = study.PRESETS[("cifar10", "full")]
+    runs = study.grid("cifar10", "fair", cifar)
+    assert len(cifar.seeds) == 5 and len(runs) == 60 and {r.ratio for r in runs} == {0.0, 1.0}
+    assert {r.strategy for r in runs} == {"real", "classic", "gan", "classic+gan", "gan_screened",
+                                          "synthetic_only"}
 
 
 def _judge(probs):
