@@ -4,6 +4,7 @@ import os
 import tempfile
 
 import matplotlib
+import pytest
 
 from augkit import config
 
@@ -17,3 +18,27 @@ config.pin_data_dir()
 # Models that tests and notebook retrain cells write go to a throw-away folder, never into
 # the project's runs/models (or the package): kernels inherit this too.
 os.environ.setdefault("AUGKIT_MODELS_DIR", tempfile.mkdtemp(prefix="augkit-test-models-"))
+
+# Every notebook kernel checks each figure it renders for blank image panels
+# (augkit/figcheck.py): an IPython start-up file installs the check, the kernel logs what
+# it finds, and the hook below fails the cell that drew it. Kernels inherit IPYTHONDIR.
+_FIGURE_LOG = os.path.join(tempfile.mkdtemp(prefix="augkit-figcheck-"), "blank-panels.jsonl")
+os.environ["AUGKIT_FIGURE_LOG"] = _FIGURE_LOG
+_ipython_dir = tempfile.mkdtemp(prefix="augkit-ipython-")
+os.makedirs(os.path.join(_ipython_dir, "profile_default", "startup"))
+with open(os.path.join(_ipython_dir, "profile_default", "startup", "00-augkit-figcheck.py"),
+          "w", encoding="utf-8") as _f:
+    _f.write("from augkit import figcheck\nfigcheck.install()\n")
+os.environ["IPYTHONDIR"] = _ipython_dir
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    from augkit import figcheck
+
+    start = os.path.getsize(_FIGURE_LOG) if os.path.exists(_FIGURE_LOG) else 0
+    result = yield
+    problems, _ = figcheck.read_log(_FIGURE_LOG, start)  # only notebook kernels write it
+    if problems:
+        raise AssertionError("blank figure panels (augkit/figcheck.py): " + "; ".join(problems))
+    return result
