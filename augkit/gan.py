@@ -188,3 +188,71 @@ def train_gan(model: GAN, x, y=None, *, epochs: int, batch_size: int = 64, steps
                    progress=progress, sample_every=sample_every, seed=seed,
                    extra_callbacks=extra_callbacks, meta=meta)
     return run.history, run.recorder, run.guard
+
+
+def saturation_probe(x_real, *, dataset: str = "mnist", seed: int = 0,
+                     levels=(0.5, 0.2, 0.05, 0.01), max_d_steps: int = 400, batch_size: int = 64,
+                     width: int = 32, lr: float = 2e-4) -> dict:
+    r"""Build the state the saturation argument is about, then measure it (notebook 04 §3).
+
+    A fresh unconditional GAN's discriminator is trained alone, the generator frozen, so
+    that the mean :math:`D(G(z))` of its batches falls (a discriminator that has got ahead,
+    as it does early in real training). Each time it first drops below one of ``levels``,
+    the generator's gradient is taken on one fixed noise batch under both losses. Per
+    sample, with fake logit :math:`a` and :math:`D = \sigma(a)`:
+
+    .. math::
+        \frac{\partial}{\partial a}\log(1 - D) = -D, \qquad
+        \frac{\partial}{\partial a}\big(-\log D\big) = -(1 - D),
+
+    so every minimax gradient is the non-saturating one scaled by :math:`D/(1-D)`: about
+    1/100 at :math:`D = 0.01`. Returns ``d_fake_trace`` (mean D(G(z)) per discriminator
+    step) and ``points``, one per level reached: ``step``, ``d_fake`` on the fixed batch,
+    ``grad_norm`` per loss (global norm over the generator's weights) and
+    ``predicted_ratio``, the batch mean of :math:`D/(1-D)`.
+    """
+    model = build_gan(dataset, conditional=False, width=width, seed=seed)
+    g, d = model.generator, model.discriminator
+    # beta_1 = 0.5 as in every augkit GAN: a shorter momentum memory follows a moving target.
+    opt = keras.optimizers.Adam(lr, beta_1=0.5)
+    x = data.to_minus1_1(x_real)
+    if x.ndim == 3:
+        x = x[..., None]
+    rng = np.random.default_rng(seed)
+    z_fixed = tf.constant(rng.standard_normal((batch_size, model.latent_dim)).astype(np.float32))
+
+    @tf.function
+    def d_step(real, z):
+        with tf.GradientTape() as tape:
+            fake_logits = d(g(z, training=False), training=True)
+            loss = losses.discriminator_cross_entropy(d(real, training=True), fake_logits)
+        d_vars = d.trainable_variables
+        opt.apply_gradients(zip(tape.gradient(loss, d_vars), d_vars, strict=True))
+        return tf.reduce_mean(tf.sigmoid(fake_logits))
+
+    def measure(step):
+        norms = {}
+        for name, fn in (("minimax", losses.generator_minimax_loss),
+                         ("non_saturating", losses.generator_non_saturating_loss)):
+            with tf.GradientTape() as tape:
+                logits = d(g(z_fixed, training=False), training=False)
+                loss = fn(logits)
+            norms[name] = float(tf.linalg.global_norm(tape.gradient(loss, g.trainable_variables)))
+        p = tf.sigmoid(logits).numpy().ravel()
+        return {"step": step, "d_fake": float(p.mean()), "grad_norm": norms,
+                "predicted_ratio": float(np.mean(p / (1.0 - p)))}
+
+    todo = sorted(levels, reverse=True)
+    trace, points = [], []
+    for step in range(max_d_steps + 1):
+        current = measure(step)["d_fake"] if step == 0 else trace[-1]
+        if todo and current < todo[0]:
+            points.append(measure(step))
+            while todo and current < todo[0]:
+                todo.pop(0)
+        if not todo or step == max_d_steps:
+            break
+        real = x[rng.integers(0, len(x), batch_size)]
+        z = rng.standard_normal((batch_size, model.latent_dim)).astype(np.float32)
+        trace.append(float(d_step(real, z)))
+    return {"seed": seed, "d_fake_trace": np.array(trace), "points": points}

@@ -268,3 +268,33 @@ def spectra(named_images: dict, title: str | None = None):
     fig.suptitle(title or "power spectrum: where the detail is")
     fig.tight_layout()
     return fig
+
+
+def saturation(probes):
+    """Two panels from :func:`augkit.gan.saturation_probe` runs (one per seed): the mean
+    D(G(z)) as the discriminator trains alone, and the measured minimax / non-saturating
+    gradient-norm ratio against D(G(z)) beside the predicted D/(1-D). Notebook 04 §3."""
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.6))
+    for i, p in enumerate(probes):
+        colour = f"C{i}"
+        a.semilogy(np.arange(1, len(p["d_fake_trace"]) + 1), p["d_fake_trace"], color=colour,
+                   lw=1, label=f"seed {p['seed']}")
+        pts = p["points"]
+        a.semilogy([q["step"] for q in pts], [q["d_fake"] for q in pts], "o", color=colour, ms=5)
+        ratio = [q["grad_norm"]["minimax"] / q["grad_norm"]["non_saturating"] for q in pts]
+        b.loglog([q["d_fake"] for q in pts], ratio, "o", color=colour, ms=6,
+                 label=f"measured, seed {p['seed']}")
+    grid = np.logspace(-2.3, np.log10(0.6), 50)
+    b.loglog(grid, grid / (1 - grid), "k--", lw=1, label="predicted D / (1 - D)")
+    a.set_xlabel("discriminator-only steps (generator frozen)")
+    a.set_ylabel("mean D(G(z)) on the batch")
+    a.set_title("the discriminator gets ahead (dots: where G's gradient is measured)", fontsize=9)
+    a.legend(fontsize=8)
+    b.set_xlabel("mean D(G(z))")
+    b.set_ylabel("|grad minimax| / |grad non-saturating|")
+    b.set_title("the minimax gradient vanishes as D(G(z)) -> 0", fontsize=9)
+    b.legend(fontsize=8)
+    for ax in (a, b):
+        ax.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    return fig

@@ -141,3 +141,17 @@ def test_frechet_distance_against_closed_form():
     # N(0, I) vs N(1, 4I): |mu|^2 = 3, trace term = 3 * (1 + 4 - 2*2) = 3.
     assert metrics.frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
     assert metrics.frechet_distance(a, b) == pytest.approx(6.0, rel=0.05)
+
+
+def test_saturation_probe_measures_the_predicted_gradient_ratio(tiny_data):
+    x, _ = tiny_data
+    probe = gan.saturation_probe(x, seed=0, levels=(0.5, 0.1), max_d_steps=200, width=8,
+                                 batch_size=32, lr=1e-3)
+    first, last = probe["points"][0], probe["points"][-1]
+    assert len(probe["points"]) == 2 and last["d_fake"] < 0.1 <= first["d_fake"]
+    for q in probe["points"]:
+        ratio = q["grad_norm"]["minimax"] / q["grad_norm"]["non_saturating"]
+        # |dL/da| is D for minimax and 1 - D for non-saturating, sample by sample.
+        assert ratio == pytest.approx(q["predicted_ratio"], rel=0.1)
+    assert last["grad_norm"]["minimax"] < 0.2 * last["grad_norm"]["non_saturating"]
+    assert probe["d_fake_trace"][-1] < 0.1 and len(probe["d_fake_trace"]) == last["step"]
