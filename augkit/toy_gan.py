@@ -221,6 +221,14 @@ def plot_history(history: History, data: np.ndarray | None = None, centers=None,
     steps = np.arange(1, len(history.d_loss) + 1)
     ax.plot(steps, history.d_loss, lw=0.8, label="discriminator loss")
     ax.plot(steps, history.g_loss, lw=0.8, label="generator loss")
+    # Where the cross-entropy losses sit at the equilibrium D = 1/2 (notebook 01, section 3):
+    # the discriminator's -V = log 4; the generator's -log(1/2) = log 2 (non-saturating) or
+    # log(1 - 1/2) = -log 2 (minimax). Other losses have other equilibrium values.
+    g_eq = {"non_saturating": (np.log(2.0), "log 2"), "minimax": (-np.log(2.0), "-log 2")}
+    if history.loss in g_eq:
+        ax.axhline(np.log(4.0), color="C0", ls=":", lw=1, label="D at equilibrium: log 4")
+        ax.axhline(g_eq[history.loss][0], color="C1", ls=":", lw=1,
+                   label=f"G at equilibrium: {g_eq[history.loss][1]}")
     ax.set_xlabel("step")
     ax.set_title(f"losses ({history.loss})")
     ax.legend(loc="upper right")

@@ -95,8 +95,16 @@ def test_train_helper_records_losses_and_snapshots():
     assert np.unique(history.d_loss).size > 10
     fig = toy_gan.plot_history(history, DATA, toy_gan.ring_centers())
     assert len(fig.axes) == 4
+    assert not any("equilibrium" in t.get_text() for t in fig.axes[0].get_legend().get_texts())
     import matplotlib.pyplot as plt
 
+    plt.close(fig)
+    # Cross-entropy losses draw where they settle at D = 1/2: log 4 for D, log 2 for G.
+    history.loss = "non_saturating"
+    fig = toy_gan.plot_history(history, DATA)
+    levels = sorted(round(float(line.get_ydata()[0]), 4) for line in fig.axes[0].get_lines()
+                    if line.get_linestyle() == ":")
+    assert levels == [round(np.log(2), 4), round(np.log(4), 4)]
     plt.close(fig)
 
 
