@@ -74,16 +74,23 @@ def preset(full, quick_value, *, quick: bool):
 
 
 def get_logger(name: str) -> logging.Logger:
-    """A logger under ``augkit`` that prints ``augkit.<module>: message`` to stderr.
+    """A logger under ``augkit`` that prints ``augkit.<module>: message``.
 
     A teaching kit wants its data-resolution steps visible in a notebook, so the
-    ``augkit`` logger gets one stderr handler at INFO unless logging is already configured.
+    ``augkit`` logger gets handlers at INFO unless logging is already configured: routine
+    INFO lines go to stdout (Jupyter paints stderr red, and "loading from ..." is not an
+    error), warnings and errors to stderr, where they should stand out.
     """
     root = logging.getLogger("augkit")
     if not root.handlers and not logging.getLogger().handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
-        root.addHandler(handler)
+        fmt = logging.Formatter("%(name)s: %(message)s")
+        info = logging.StreamHandler(sys.stdout)
+        info.addFilter(lambda record: record.levelno < logging.WARNING)
+        problems = logging.StreamHandler(sys.stderr)
+        problems.setLevel(logging.WARNING)
+        for handler in (info, problems):
+            handler.setFormatter(fmt)
+            root.addHandler(handler)
     if root.level == logging.NOTSET:
         root.setLevel(logging.INFO)
     return logging.getLogger(f"augkit.{name}")

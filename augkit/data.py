@@ -187,7 +187,7 @@ def _from_directory(name: str, folder: Path):
             if (folder / sub).is_dir():
                 if _cifar_batches_present(folder / sub):
                     return _read_cifar_folder(folder / sub), folder / sub
-                log.info("%s has no CIFAR-10 batch files; skipping it", folder / sub)
+                log.debug("%s has no CIFAR-10 batch files; looking further", folder / sub)
     npz = folder / datasets.get(name).npz_file
     if npz.exists() and not npz.is_file():
         # A folder (or device) named like the data file is a mistake to report, not a

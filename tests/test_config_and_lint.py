@@ -76,3 +76,18 @@ def test_no_import_cycles_in_the_package():
 
     cycles = sorted(m for m in graph if m in reach(m))
     assert not cycles, f"modules on an import cycle: {cycles}"
+
+
+def test_routine_log_lines_go_to_stdout_and_problems_to_stderr():
+    """Jupyter paints stderr red: 'loading from ...' must not look like an error."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("from augkit import config\nlog = config.get_logger('x')\n"
+            "log.info('routine'); log.warning('a real problem')\n"
+            "import os; print(os.environ['TF_CPP_MIN_LOG_LEVEL'])")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         env={k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"})
+    assert run.stdout.splitlines() == ["augkit.x: routine", "1"]
+    assert run.stderr.strip() == "augkit.x: a real problem"

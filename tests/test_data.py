@@ -49,7 +49,7 @@ def test_real_mnist(shared_data):
 
 
 def test_real_cifar_subset_skips_meta_only_folder(shared_data, caplog):
-    caplog.set_level("INFO", logger="augkit")
+    caplog.set_level("DEBUG", logger="augkit")
     ((xtr, ytr), (xte, yte)), src = data.load_with_source("cifar10", shared_data)
     assert xtr.shape == (30000, 32, 32, 3) and xte.shape == (10000, 32, 32, 3)
     assert np.bincount(ytr).tolist() == [3000] * 10 and np.bincount(yte).tolist() == [1000] * 10
