@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from augkit import datasets, plots
+from augkit import augment, datasets, plots
 from augkit.widgets import data as widgets
 
 
@@ -31,6 +31,20 @@ def test_subset_preview_follows_its_sliders(digits):
     assert len(first) == 50
     assert view.state["drawn"] == 100  # the grid caps each class at show=10 images
     assert "image/png" in view.output.outputs[0]["data"]  # a picture is in the Output widget
+
+
+def test_augment_gallery_recomputes_when_a_slider_moves(digits):
+    """Notebook 03's gallery: the strength slider sets every parameter, each parameter
+    slider can then be moved on its own."""
+    x, _ = digits
+    gallery = widgets.AugmentGallery(x[:3], "mnist", strength=1.0, copies=4)
+    gallery.strength.value = 0.0
+    assert gallery.config().is_identity and gallery.state["mean_abs_change"] == 0.0
+    gallery.params["rotation"].value = 30.0
+    assert gallery.config().rotation == 30.0 and gallery.state["mean_abs_change"] > 1.0
+    gallery.strength.value = 1.0
+    assert gallery.config() == augment.default_config("mnist", 1.0)
+    plt.close("all")
 
 
 def test_class_grid_and_balance_figures(digits):
