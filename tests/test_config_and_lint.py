@@ -91,3 +91,20 @@ def test_routine_log_lines_go_to_stdout_and_problems_to_stderr():
                          env={k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"})
     assert run.stdout.splitlines() == ["augkit.x: routine", "1"]
     assert run.stderr.strip() == "augkit.x: a real problem"
+
+
+def test_every_notebook_links_the_glossary_and_it_defines_the_course_terms():
+    import re
+
+    import nbformat
+
+    notebooks = Path(__file__).resolve().parents[1] / "notebooks"
+    for path in sorted(notebooks.glob("0*.ipynb")):
+        assert "(GLOSSARY.md)" in nbformat.read(path, as_version=4).cells[0].source, path.name
+    text = (notebooks / "GLOSSARY.md").read_text(encoding="utf-8")
+    defined = {m.lower() for m in re.findall(r"^\*\*(.+?)\*\*", text, flags=re.M)}
+    for term in ("GAN", "discriminator", "logit", "JSD", "ELBO", "KL divergence", "reparameterization",
+                 "mode collapse vs mode dropping", "posterior collapse", "active units",
+                 "rate and distortion", "domain-FID", "label consistency", "CAS",
+                 "precision and recall", "leakage", "projection discriminator"):
+        assert any(d.startswith(term.lower()) for d in defined), term
