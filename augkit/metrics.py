@@ -79,6 +79,23 @@ def domain_fid(dataset: str, samples, real) -> float:
     return frechet_distance(fa, fb)
 
 
+def fid_by_sample_size(dataset: str, images, sizes, seed: int = 0) -> dict[int, float]:
+    """Real-vs-real domain-FID between two disjoint random halves of ``images``, at each
+    sample size in ``sizes`` (per half): the floor a perfect generator would score.
+
+    FID is a distance between *estimated* means and covariances, and the estimation error
+    adds a positive bias that shrinks roughly like 1/n, so two numbers are comparable only
+    at the same sample size. Notebook 06 draws this curve.
+    """
+    sizes = sorted(int(n) for n in sizes)
+    if sizes[0] < 2 or 2 * sizes[-1] > len(images):
+        raise ValueError(f"sizes must be >= 2 and at most half of the {len(images)} images")
+    order = np.random.default_rng(seed).permutation(len(images))
+    feats, _ = features_and_predictions(dataset, np.asarray(images)[order[:2 * sizes[-1]]])
+    a, b = feats[:sizes[-1]], feats[sizes[-1]:]
+    return {n: frechet_distance(a[:n], b[:n]) for n in sizes}
+
+
 def class_histogram(dataset: str, samples) -> np.ndarray:
     """Share of samples the domain classifier assigns to each class (sums to 1)."""
     _, pred = features_and_predictions(dataset, samples)

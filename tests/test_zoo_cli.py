@@ -97,6 +97,17 @@ def test_domain_fid_is_zero_for_identical_sets_and_grows_with_noise(shared_data)
     assert fids == sorted(fids) and fids[0] < fids[-1] / 5
 
 
+def test_real_vs_real_fid_shrinks_with_the_sample_size(shared_data):
+    from augkit import data
+
+    _, (xt, _) = data.load("mnist", shared_data)
+    fid = metrics.fid_by_sample_size("mnist", xt[:4000], (250, 500, 1000, 2000))
+    values = [fid[n] for n in (250, 500, 1000, 2000)]
+    assert values == sorted(values, reverse=True) and values[-1] < values[0] / 3
+    with pytest.raises(ValueError, match="half"):
+        metrics.fid_by_sample_size("mnist", xt[:100], (80,))
+
+
 def test_models_lists_the_manifest(capsys):
     assert cli.main(["models"]) == 0
     out = capsys.readouterr().out
