@@ -346,38 +346,36 @@ def test_training_never_writes_into_the_package_and_your_model_is_listed(tmp_pat
 
 def test_a_strong_recipe_classifier_is_recorded_and_loads_as_the_domain_classifier(
         tmp_path, monkeypatch, shared_data):
-    from augkit import metrics
+    from augkit import metrics, train
+
+    def forget_loaded_classifiers():  # both caches, or later tests would judge with this one
+        zoo.domain_classifier.cache_clear()
+        metrics._feature_model.cache_clear()
 
     mine = tmp_path / "mine"
     monkeypatch.setenv("AUGKIT_MODELS_DIR", str(mine))
     monkeypatch.setenv("AUGKIT_QUICK", "1")
-    assert cli.main(["train", "classifier", "--dataset", "cifar10", "--width", "8", "--depth",
-                     "2", "--recipe", "strong", "--data-dir", str(shared_data)]) == 0
-    e = zoo.entry("classifier_cifar10")
-    assert zoo.locate("classifier_cifar10")[1] == mine
-    assert (e["depth"], e["recipe"], e["batch_norm"], e["width"]) == (2, "strong", True, 8)
-    assert 0 <= e["metrics"]["test_accuracy"] <= 1 and e["train_images"] < 30_000
-    zoo.domain_classifier.cache_clear()
+    forget_loaded_classifiers()
     try:
+        assert cli.main(["train", "classifier", "--dataset", "cifar10", "--width", "8", "--depth",
+                         "2", "--recipe", "strong", "--data-dir", str(shared_data)]) == 0
+        e = zoo.entry("classifier_cifar10")
+        assert zoo.locate("classifier_cifar10")[1] == mine
+        assert (e["depth"], e["recipe"], e["batch_norm"], e["width"]) == (2, "strong", True, 8)
+        assert 0 <= e["metrics"]["test_accuracy"] <= 1 and e["train_images"] < 30_000
         model = zoo.domain_classifier("cifar10")
         assert sum(type(layer).__name__ == "Conv2D" for layer in model.layers) == 6
-        x = np.zeros((4, 32, 32, 3), np.uint8)
-        feats, pred = metrics.features_and_predictions("cifar10", x)
+        feats, pred = metrics.features_and_predictions("cifar10", np.zeros((4, 32, 32, 3), np.uint8))
         assert feats.shape == (4, 64) and pred.shape == (4,)
-    finally:
-        zoo.domain_classifier.cache_clear()
-    # A generator of yours is measured again through the classifier that now judges it.
-    assert cli.main(["train", "gan", "--conditional", "--dataset", "cifar10", "--width", "8",
-                     "--latent-dim", "8", "--data-dir", str(shared_data)]) == 0
-    from augkit import train
-
-    before = zoo.entry("cgan_cifar10")
-    try:
+        # A generator of yours is measured again through the classifier that now judges it.
+        assert cli.main(["train", "gan", "--conditional", "--dataset", "cifar10", "--width", "8",
+                         "--latent-dim", "8", "--data-dir", str(shared_data)]) == 0
+        before = zoo.entry("cgan_cifar10")
         after = train.remeasure("cgan_cifar10", shared_data, n=200)
+        assert after["metrics_judge"]["sha256"] == e["sha256"] and after["sha256"] == before["sha256"]
+        assert zoo.entry("cgan_cifar10")["metrics"] == after["metrics"] and zoo.verify("cgan_cifar10")
+        assert set(after["metrics"]) >= {"domain_fid", "label_consistency", "class_histogram"}
     finally:
-        zoo.domain_classifier.cache_clear()
-    assert after["metrics_judge"]["sha256"] == e["sha256"] and after["sha256"] == before["sha256"]
-    assert zoo.entry("cgan_cifar10")["metrics"] == after["metrics"] and zoo.verify("cgan_cifar10")
-    assert set(after["metrics"]) >= {"domain_fid", "label_consistency", "class_histogram"}
+        forget_loaded_classifiers()
     # Options that only a classifier has are refused for a generator, before any data loads.
     assert cli.main(["train", "gan", "--depth", "2"]) == 2
