@@ -48,8 +48,10 @@ def blank_panels(fig, tol: float = 2.0 / 255, share: float = 0.98) -> list[str]:
             if image.get_gid() == UNIFORM_OK or image.get_array() is None:
                 continue
             px = shown_pixels(image).reshape(-1, 3)
+            if not px.size:
+                continue
             off = np.abs(px - np.median(px, axis=0)).max(axis=1) > tol
-            if px.size and off.mean() < 1.0 - share:
+            if off.mean() < 1.0 - share:
                 label = ax.get_title() or ax.get_ylabel() or f"axes {i}"
                 colour = "white" if px.mean() > 0.99 else "black" if px.mean() < 0.01 else "uniform"
                 found.append(f"{colour} image panel '{label}' in figure '{_name(fig)}'")

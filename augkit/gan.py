@@ -245,9 +245,12 @@ def saturation_probe(x_real, *, dataset: str = "mnist", seed: int = 0,
     todo = sorted(levels, reverse=True)
     trace, points = [], []
     for step in range(max_d_steps + 1):
-        current = measure(step)["d_fake"] if step == 0 else trace[-1]
+        # Step 0 is measured once, on the fixed batch; later steps read the training trace
+        # and measure only when a level is crossed.
+        point = measure(step) if step == 0 else None
+        current = point["d_fake"] if point else trace[-1]
         if todo and current < todo[0]:
-            points.append(measure(step))
+            points.append(point or measure(step))
             while todo and current < todo[0]:
                 todo.pop(0)
         if not todo or step == max_d_steps:

@@ -157,10 +157,8 @@ def _fit_generative(kind, model, x, y, xt, yt, *, epochs, quick, seed, batch_siz
                    validation=(xt[-n_val:], yt[-n_val:]) if kind == "vae" else None)
     if run.guard.message:
         raise RuntimeError(run.guard.message)
-    n_eval = 500 if quick else 5000
-    measured = evaluate_generator(model, meta["dataset"], xt, n=n_eval, seed=seed)
-    if kind == "vae":
-        measured.update(evaluate_vae(model, meta["dataset"], xt, yt, n=n_eval, seed=seed))
+    measured = measure_generative(model, kind, meta["dataset"], xt, yt,
+                                  n=500 if quick else 5000, seed=seed)
     final = {k: round(float(v[-1]), 4) for k, v in run.history.history.items()}
     return {"seconds": run.seconds, "metrics": measured, "record": run.record(),
             "extra": {"final_logs": final}}
@@ -187,6 +185,15 @@ def _fit_classifier(dataset, x, y, xt, yt, *, width, depth, recipe, epochs, quic
                           "metrics": {"test_accuracy": round(res["test_acc"], 4)},
                           "extra": {"steps": steps, "batch_norm": budget.batch_norm,
                                     "train_accuracy": round(res["train_acc"], 4)}}
+
+
+def measure_generative(model, kind: str, dataset: str, x_test, y_test, n: int, seed: int) -> dict:
+    """Every manifest metric of a generative model: :func:`evaluate_generator`, plus
+    :func:`evaluate_vae` for a VAE (one place, so training and re-measuring agree)."""
+    measured = evaluate_generator(model, dataset, x_test, n=n, seed=seed)
+    if kind == "vae":
+        measured.update(evaluate_vae(model, dataset, x_test, y_test, n=n, seed=seed))
+    return measured
 
 
 def evaluate_generator(model, dataset: str, x_test, n: int = 5000, seed: int = 0) -> dict:
@@ -241,9 +248,7 @@ def remeasure(name: str, data_dir=None, n: int = 5000) -> dict:
         raise ValueError(f"{name} is a {e['kind']}, not a generative model")
     _, (xt, yt) = data.load(e["dataset"], data_dir)
     model = zoo.load_generator_model(name)
-    got = evaluate_generator(model, e["dataset"], xt, n=n, seed=0)
-    if e["kind"] == "vae":
-        got.update(evaluate_vae(model, e["dataset"], xt, yt, n=n, seed=0))
+    got = measure_generative(model, e["kind"], e["dataset"], xt, yt, n=n, seed=0)
     judge = zoo.entry(f"classifier_{e['dataset']}")
     info = {k: v for k, v in e.items() if k not in ("file", "sha256", "bytes", "history_file",
                                                     "history_sha256")}
