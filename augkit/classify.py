@@ -223,3 +223,32 @@ def summarize(rows, by=("n_per_class", "strength"), value: str = "test_acc") -> 
     for r in rows:
         groups.setdefault(tuple(r[k] for k in by), []).append(r[value])
     return {k: (*mean_std(v), len(v)) for k, v in sorted(groups.items())}
+
+
+def paired_gains(rows, key: str = "strength", baseline=0.0, value: str = "test_acc") -> dict:
+    r"""Paired effect of ``key`` on ``value`` against ``key == baseline`` (notebook 03 §5).
+
+    Rows are matched on everything a run shares with its baseline, the labeled subset
+    (``n_per_class``) and the seed, so the subset's own difficulty cancels:
+
+    .. math:: d_i = \mathrm{acc}_i(k) - \mathrm{acc}_i(k_0), \qquad
+              \bar d \pm t_{0.975,\,n-1}\, s_d / \sqrt{n}
+
+    Returns ``{k: Interval}`` for every other value ``k`` (one per size if rows mix sizes:
+    then the keys are ``(n_per_class, k)``).
+    """
+    from augkit import stats
+
+    sizes = sorted({r["n_per_class"] for r in rows})
+    base = {(r["n_per_class"], r["seed"]): r[value] for r in rows if r[key] == baseline}
+    if not base:
+        raise ValueError(f"no rows with {key} = {baseline!r} to pair against")
+    out = {}
+    for k in sorted({r[key] for r in rows if r[key] != baseline}):
+        for n in sizes:
+            pairs = [(r[value], base[(n, r["seed"])]) for r in rows
+                     if r[key] == k and r["n_per_class"] == n and (n, r["seed"]) in base]
+            if pairs:
+                treated, reference = zip(*pairs, strict=True)
+                out[k if len(sizes) == 1 else (n, k)] = stats.paired_diff_ci(treated, reference)
+    return out

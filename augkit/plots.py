@@ -298,3 +298,52 @@ def saturation(probes):
         ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
     return fig
+
+
+def paired_sweep(rows, gains: dict, key: str = "strength", title: str | None = None):
+    """Left: accuracy against ``key``, one line per seed (lines that all rise are an effect
+    the seeds agree on). Right: the paired gain over the baseline with its 95 % interval
+    (:func:`augkit.classify.paired_gains`), in points. Notebook 03 §5."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4))
+    for seed in sorted({r["seed"] for r in rows}):
+        mine = sorted((r[key], 100 * r["test_acc"]) for r in rows if r["seed"] == seed)
+        left.plot(*zip(*mine, strict=True), marker="o", alpha=0.8, label=f"seed {seed}")
+    left.set_xlabel(key)
+    left.set_ylabel("test accuracy (%)")
+    left.set_title("each seed: same subset, same initial weights")
+    left.legend(fontsize=8)
+    ks = sorted(gains)
+    means = np.array([100 * gains[k].mean for k in ks])
+    err = np.array([[100 * (gains[k].mean - gains[k].low) for k in ks],
+                    [100 * (gains[k].high - gains[k].mean) for k in ks]])
+    right.errorbar(ks, means, yerr=err, fmt="o-", capsize=5, color="tab:blue")
+    right.axhline(0.0, color="0.4", lw=1, ls="--")
+    right.set_xlabel(key)
+    right.set_ylabel("paired gain over strength 0 (points)")
+    right.set_title("mean paired gain, 95 % interval")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def gain_bars(intervals: dict, title: str | None = None, ylabel: str = "paired gain (points)"):
+    """One bar per named :class:`augkit.stats.Interval` (a fraction, drawn in points) with its
+    95 % interval and a zero line: green where the interval is above zero, red below, grey
+    across it. Notebook 03 §5."""
+    names = list(intervals)
+    means = np.array([100 * intervals[k].mean for k in names])
+    err = np.array([[100 * (intervals[k].mean - intervals[k].low) for k in names],
+                    [100 * (intervals[k].high - intervals[k].mean) for k in names]])
+    colours = ["tab:green" if intervals[k].low > 0 else "tab:red" if intervals[k].high < 0
+               else "0.6" for k in names]
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.8 * len(names) + 2.5), 3.2))
+    ax.bar(names, means, yerr=err, capsize=6, color=colours, width=0.5)
+    ax.axhline(0.0, color="0.3", lw=1)
+    for i, m in enumerate(means):  # beside the bar, clear of the error bar
+        ax.annotate(f"{m:+.2f}", (i + 0.27, m), ha="left", va="center", fontsize=9)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -130,3 +130,58 @@ def test_gallery_widget_headless():
     assert g.config().is_identity and g.state["mean_abs_change"] == 0.0
     g.params["zoom"].value = 0.3
     assert g.config().zoom == pytest.approx(0.3) and g.state["mean_abs_change"] > 0
+
+
+def test_paired_gains_match_scipy_paired_t_and_ignore_subset_difficulty():
+    from scipy import stats as sps
+
+    rng = np.random.default_rng(0)
+    difficulty = rng.normal(0.0, 0.05, size=5)  # each seed's subset: easy or hard
+    rows = []
+    for seed, d in enumerate(difficulty):
+        rows.append({"n_per_class": 10, "strength": 0.0, "seed": seed, "test_acc": 0.80 + d})
+        rows.append({"n_per_class": 10, "strength": 1.0, "seed": seed,
+                     "test_acc": 0.85 + d + rng.normal(0, 0.002)})
+    rows.reverse()  # pairing is by seed, not by position
+    g = classify.paired_gains(rows)[1.0]
+    diffs = np.array([a["test_acc"] - b["test_acc"] for a in rows for b in rows
+                      if a["seed"] == b["seed"] and a["strength"] == 1.0 and b["strength"] == 0.0])
+    assert g.mean == pytest.approx(diffs.mean())
+    assert g.low > 0.04 and g.high < 0.06  # the subsets' spread (0.05) cancels
+    t = sps.t.ppf(0.975, 4) * diffs.std(ddof=1) / np.sqrt(5)
+    assert g.high - g.mean == pytest.approx(t)
+    two_sizes = rows + [dict(r, n_per_class=50) for r in rows]
+    assert set(classify.paired_gains(two_sizes)) == {(10, 1.0), (50, 1.0)}
+    with pytest.raises(ValueError, match="pair against"):
+        classify.paired_gains(rows, baseline=2.0)
+
+
+def test_paired_sweep_draws_every_seed_and_the_interval():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from augkit import figcheck, plots
+
+    rows = [{"n_per_class": 10, "strength": s, "seed": seed, "test_acc": 0.8 + 0.01 * s + 0.01 * seed}
+            for s in (0.0, 1.0, 2.0) for seed in range(3)]
+    fig = plots.paired_sweep(rows, classify.paired_gains(rows), title="t")
+    left, right = fig.axes
+    assert len(left.get_lines()) == 3 and figcheck.blank_panels(fig) == []
+    assert right.get_ylabel().startswith("paired gain")
+
+
+def test_gain_bars_colour_each_bar_by_what_its_interval_supports():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.colors import to_rgba
+
+    from augkit import plots
+    from augkit.stats import Interval
+
+    iv = {"up": Interval(0.05, 0.02, 0.08, 5), "down": Interval(-0.01, -0.02, -0.005, 5),
+          "flat": Interval(0.001, -0.01, 0.012, 5)}
+    fig = plots.gain_bars(iv, title="t")
+    bars = fig.axes[0].patches
+    assert [round(b.get_height(), 6) for b in bars] == [5.0, -1.0, 0.1]
+    assert [b.get_facecolor() for b in bars] == [to_rgba(c) for c in ("tab:green", "tab:red", "0.6")]
