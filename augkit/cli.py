@@ -274,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     st = sub.add_parser("study", help="the downstream study (classifier + generated data)")
     st.add_argument("--dataset", choices=datasets.NAMES, default="mnist")
     st.add_argument("--preset", choices=["quick", "full", "extended"], default="quick",
-                    help="quick: minutes; full: the shipped results (~90 min); extended: "
+                    help="quick: minutes; full: the shipped results (~1.5 h each); extended: "
                          "every size and ratio (hours)")
     st.add_argument("--setting", choices=["fair", "pool", "leaky"], default="fair",
                     help="fair: generators see only the labeled subset; pool: also the "

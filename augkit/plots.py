@@ -342,6 +342,7 @@ def gain_bars(intervals: dict, title: str | None = None, ylabel: str = "paired g
     ax.axhline(0.0, color="0.3", lw=1)
     for i, m in enumerate(means):  # beside the bar, clear of the error bar
         ax.annotate(f"{m:+.2f}", (i + 0.27, m), ha="left", va="center", fontsize=9)
+    ax.set_xlim(-0.5, len(names) - 0.15)  # room for the last bar's label
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title, fontsize=10)
