@@ -85,12 +85,13 @@ class Preset:
 # once) + 20 generators: ~90 minutes with --jobs 2. "extended" is the whole grid.
 _FULL = ("gan", "vae", "classic+gan", "gan_screened")
 # CIFAR-10 (30,000-image subset), measured on the same CPU with --jobs 2 (2026-11-27): a
-# classifier run (width 32, batch norm, 2000 steps) takes ~6.5 min per worker, a cell's GAN
-# (1500 steps) ~4.5 min: ~3.3 and ~2.3 min of wall time each with two workers, ~3.5x an MNIST
+# classifier run (width 32, batch norm, 2000 steps) takes ~5.6 min per worker (median of the
+# shipped runs), a cell's GAN (1500 steps) ~4.3 min: ~2.8 and ~2.2 min of wall time each with
+# two workers, ~3.5x an MNIST
 # run (wider net, colour input, more steps). The MNIST-shaped grid (both sizes, 6 runs per
 # cell, 70 items) would take ~3.5 hours. The full CIFAR-10 preset keeps the 5 seeds and the
 # baseline's budget and cuts instead to one labeled size, 100 per class (few labels: where
-# generated data has the most room to help), ratio 1 (MNIST answers "past 1:1"), and four
+# generated data has the most room to help), ratio 1 (MNIST answers "past 1:1"), and three
 # synthetic strategies: GAN, classic + GAN, GAN-only (CAS); no screening (the judge trained
 # on 1,000 photos is wrong on almost half the test photos, 53.5 % accuracy for seed 0, so
 # it cannot tell good samples from bad) and no conditional VAE (its CIFAR-10 samples do not follow their labels,
