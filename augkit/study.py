@@ -32,6 +32,7 @@ import functools
 import json
 import os
 import platform
+import threading
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -415,11 +416,29 @@ def _versions() -> dict:
 _WORKER: dict = {}
 
 
-def _init_worker(dataset, preset, data_dir, out_dir):
+def _init_worker(dataset, preset, data_dir, out_dir, threads=None, parent=None):
+    """Set up one worker process. ``threads``: TensorFlow's thread pools are sized for the
+    whole machine by default, so N workers would run N times too many threads and spend the
+    time switching between them; each worker gets its share of the cores instead.
+    ``parent``: the driver's pid; a worker exits as soon as the driver is gone, so a killed
+    study leaves no orphan training models that nobody will write down."""
     import logging
 
     logging.getLogger("augkit").setLevel(logging.WARNING)
+    if threads:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    if parent:
+        threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     _WORKER["ctx"] = _Context(dataset, preset, data_dir, Path(out_dir))
+
+
+def _exit_with_parent(parent: int, every: float = 1.0):
+    while os.getppid() == parent:  # re-parented (to init or a subreaper) once the driver dies
+        time.sleep(every)
+    os._exit(1)
 
 
 def _work_prepare(task):
@@ -506,7 +525,8 @@ def run_study(dataset: str = "mnist", preset: str | Preset = "quick", setting: s
         import multiprocessing as mp
 
         # spawn, not fork: TensorFlow's threads do not survive a fork.
-        pool = mp.get_context("spawn").Pool(jobs, _init_worker, args)
+        threads = max(1, (os.cpu_count() or 1) // jobs)
+        pool = mp.get_context("spawn").Pool(jobs, _init_worker, (*args, threads, os.getpid()))
         worker_map = pool.imap_unordered
     try:
         with tqdm(total=len(tasks), desc=f"{desc}: judges and generators", unit="model",

@@ -2,6 +2,7 @@
 
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -199,3 +200,69 @@ def test_shipped_results_are_whole_cells_of_the_full_grid():
                 assert r["config"]["quick"] is False and r["config"]["test_images"] == 10_000
                 cells.setdefault((r["n_per_class"], r["strategy"], r["ratio"]), set()).add(r["seed"])
             assert all(seeds == set(preset.seeds) for seeds in cells.values()), (folder, setting)
+
+
+_KILLED_STUDY = """
+import sys
+from augkit import study
+if __name__ == "__main__":  # spawn workers import this file again
+    study.run_study("mnist", study.Preset((3,), (1.0,), (0,), 1000, 500, True), "fair",
+                    out_dir=sys.argv[1], data_dir=sys.argv[2], jobs=2, progress=False,
+                    report=False)
+"""
+
+
+def _children(pid: int) -> set[int]:
+    kids = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        kids |= {int(k) for k in (task / "children").read_text().split()}
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    try:  # a zombie waiting for a reaper has exited
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/task"), reason="needs /proc")
+def test_jobs_2_killed_while_training_generators_leaves_no_orphans_and_resumes(tmp_path,
+                                                                                shared_data):
+    """SIGKILL the driver of a 2-worker study in its judge-and-generator phase: its workers
+    exit with it (no orphans burning the CPU), and ``--resume`` with 2 workers finishes the
+    grid from the models already on disk, every run once."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "study"
+    script = tmp_path / "study.py"
+    script.write_text(_KILLED_STUDY)
+    env = {**os.environ, "PYTHONPATH": str(Path(study.__file__).parents[1])}
+    proc = subprocess.Popen([sys.executable, str(script), str(out), str(shared_data)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while not list(out.glob("*/*.weights.h5")):  # the first judge or generator is on disk
+        assert proc.poll() is None and time.time() < deadline, "study ended before the kill"
+        time.sleep(0.05)
+    workers = _children(proc.pid)
+    assert len(workers) >= 2
+    assert not study.read_results(out / "results.fair.jsonl")  # still preparing: no run yet
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    # The other worker is mid-way through 1,000 GAN steps (~20 s): without a watch on its
+    # parent it would finish them first.
+    deadline = time.time() + 5
+    while any(_alive(w) for w in workers) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(w) for w in workers), "workers outlived the killed study"
+
+    preset = study.Preset((3,), (1.0,), (0,), 1000, 500, True)
+    result = study.run_study("mnist", preset, "fair", out_dir=out, data_dir=shared_data,
+                             jobs=2, resume=True, progress=False, report=False)
+    ids = [r["run_id"] for r in study.read_results(out / "results.fair.jsonl")]
+    assert result["done"] == result["total"] == 8 and len(set(ids)) == len(ids) == 8
+    assert sorted(ids) == sorted(study.run_id(r) for r in study.grid("mnist", "fair", preset))
+    assert len(list((out / "generators").glob("*.weights.h5"))) == 2  # a GAN and a VAE
