@@ -458,3 +458,20 @@ def effective_beta(beta: float, n_pixels: int, n_latent: int, *,
 
     # beta * s_k / s_r with s = 1 / divisor, written with integers to keep 784 exact.
     return beta * divisor(recon_reduction, n_pixels) / divisor(kl_reduction, n_latent)
+
+
+# --------------------------------------------------------------------------- semi-supervised
+
+_SEMI_SUPERVISED = ("real_fake_logit", "ssgan_supervised_loss", "ssgan_unsupervised_loss",
+                    "feature_matching_loss", "m2_labeled_loss", "m2_unlabeled_loss",
+                    "m2_classification_loss")
+
+
+def __getattr__(name: str):
+    # The semi-supervised losses live in augkit.semi_losses (notebook 09) and are reached
+    # here as well; looked up lazily because that module builds on this one's helpers.
+    if name in _SEMI_SUPERVISED:
+        from augkit import semi_losses
+
+        return getattr(semi_losses, name)
+    raise AttributeError(f"module 'augkit.losses' has no attribute {name!r}")

@@ -102,6 +102,32 @@ def class_histogram(dataset: str, samples) -> np.ndarray:
     return np.bincount(pred, minlength=datasets.get(dataset).num_classes) / len(pred)
 
 
+def total_variation(p, q) -> float:
+    r"""Total-variation distance between two class histograms (notebook 04):
+    :math:`\mathrm{TV}(p, q) = \tfrac12 \sum_c |p_c - q_c|`, the share of mass that would
+    have to move to turn one into the other (0: equal, 1: disjoint)."""
+    p, q = np.asarray(p, float), np.asarray(q, float)
+    if p.shape != q.shape:
+        raise ValueError(f"histograms of different lengths: {p.shape} and {q.shape}")
+    return float(0.5 * np.abs(p - q).sum())
+
+
+def confusion(labels, predicted, num_classes: int) -> np.ndarray:
+    """``(num_classes, num_classes)`` counts: row = true class, column = class read as."""
+    m = np.zeros((num_classes, num_classes), int)
+    np.add.at(m, (np.asarray(labels).ravel(), np.asarray(predicted).ravel()), 1)
+    return m
+
+
+def top_confusions(matrix, k: int = 3) -> list[tuple[int, int, int]]:
+    """The ``k`` largest off-diagonal cells of a :func:`confusion` matrix as
+    ``(count, true class, read as)``, largest first (notebook 04: 4 read as 9)."""
+    off = np.array(matrix, copy=True)
+    np.fill_diagonal(off, -1)
+    order = np.argsort(off, axis=None, kind="stable")[::-1][:k]
+    return [(int(off.flat[i]), *map(int, np.unravel_index(i, off.shape))) for i in order]
+
+
 def label_consistency(dataset: str, samples, labels) -> float:
     """Share of conditional samples classified as the class they were generated for."""
     _, pred = features_and_predictions(dataset, samples)

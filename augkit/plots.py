@@ -9,6 +9,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from augkit.stats import error_bars
+
 
 def show_image(ax, img, title: str = "", frame: bool = True):
     """Draw one image (H, W), (H, W, 1) or (H, W, 3) on ``ax`` on the fixed 0..255 scale.
@@ -314,9 +316,7 @@ def paired_sweep(rows, gains: dict, key: str = "strength", title: str | None = N
     left.legend(fontsize=8)
     ks = sorted(gains)
     means = np.array([100 * gains[k].mean for k in ks])
-    err = np.array([[100 * (gains[k].mean - gains[k].low) for k in ks],
-                    [100 * (gains[k].high - gains[k].mean) for k in ks]])
-    right.errorbar(ks, means, yerr=err, fmt="o-", capsize=5, color="tab:blue")
+    right.errorbar(ks, means, yerr=error_bars([gains[k] for k in ks]), fmt="o-", capsize=5, color="tab:blue")
     right.axhline(0.0, color="0.4", lw=1, ls="--")
     right.set_xlabel(key)
     right.set_ylabel("paired gain over strength 0 (points)")
@@ -333,12 +333,10 @@ def gain_bars(intervals: dict, title: str | None = None, ylabel: str = "paired g
     across it. Notebook 03 §5."""
     names = list(intervals)
     means = np.array([100 * intervals[k].mean for k in names])
-    err = np.array([[100 * (intervals[k].mean - intervals[k].low) for k in names],
-                    [100 * (intervals[k].high - intervals[k].mean) for k in names]])
     colours = ["tab:green" if intervals[k].low > 0 else "tab:red" if intervals[k].high < 0
                else "0.6" for k in names]
     fig, ax = plt.subplots(figsize=(max(6.0, 1.8 * len(names) + 2.5), 3.2))
-    ax.bar(names, means, yerr=err, capsize=6, color=colours, width=0.5)
+    ax.bar(names, means, yerr=error_bars([intervals[k] for k in names]), capsize=6, color=colours, width=0.5)
     ax.axhline(0.0, color="0.3", lw=1)
     for i, m in enumerate(means):  # beside the bar, clear of the error bar
         ax.annotate(f"{m:+.2f}", (i + 0.27, m), ha="left", va="center", fontsize=9)

@@ -25,7 +25,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from augkit.files import atomic_path, write_text
-from augkit.stats import Interval, mean_ci, paired_diff_ci
+from augkit.stats import Interval, error_bars, mean_ci, paired_diff_ci
 
 # Display order and one colour per strategy, so a strategy looks the same in every figure.
 STRATEGIES = ["real", "classic", "gan", "vae", "classic+gan", "classic+vae", "gan_screened",
@@ -136,11 +136,6 @@ def _pick_ratio(ratios) -> float:
     return 1.0 if 1.0 in ratios else min(ratios, key=lambda r: abs(math.log2(r)))
 
 
-def _yerr(intervals, scale: float = 100.0) -> np.ndarray:
-    return np.array([[(i.mean - i.low) * scale for i in intervals],
-                     [(i.high - i.mean) * scale for i in intervals]])
-
-
 def fig_accuracy_vs_size(rows, dataset, setting) -> Figure | None:
     """Test accuracy vs labeled images per class, one line per strategy with a 95 % CI band.
     Synthetic strategies are drawn at ratio 1 (or the ratio nearest it when 1 did not run)."""
@@ -160,7 +155,7 @@ def fig_accuracy_vs_size(rows, dataset, setting) -> Figure | None:
             ax.fill_between(x, [a.low * 100 for a in acc], [a.high * 100 for a in acc],
                             color=color, alpha=0.1, lw=0)
         else:  # a band over one size would be invisible: show its interval as an error bar
-            ax.errorbar(x, [acc[0].mean * 100], yerr=_yerr(acc), color=color, capsize=3)
+            ax.errorbar(x, [acc[0].mean * 100], yerr=error_bars(acc), color=color, capsize=3)
     ax.set_xscale("log")
     sizes = sorted({c["n_per_class"] for c in cells})
     ax.set_xticks(sizes, [str(s) for s in sizes])
@@ -198,7 +193,7 @@ def fig_gain_vs_ratio(rows, dataset, setting) -> Figure | None:
             shift = 2 ** (0.06 * (k - (len(strategies) - 1) / 2))
             gains = [c["gain"] for c in mine]
             ax.errorbar([c["ratio"] * shift for c in mine], [g.mean * 100 for g in gains],
-                        yerr=_yerr(gains), fmt="o-", ms=4, capsize=3, lw=1.2,
+                        yerr=error_bars(gains), fmt="o-", ms=4, capsize=3, lw=1.2,
                         color=_COLORS.get(strategy), label=strategy)
         ax.set_xscale("log", base=2)
         ax.set_xticks(ratios, [f"{r:g}" for r in ratios])
@@ -220,7 +215,7 @@ def _bars(ax, groups, series, width=0.38):
     for k, (label, intervals) in enumerate(series):
         pos = [x[i] + (k - (len(series) - 1) / 2) * width for i, v in enumerate(intervals) if v]
         ivs = [v for v in intervals if v]
-        ax.bar(pos, [v.mean * 100 for v in ivs], width * 0.95, yerr=_yerr(ivs), capsize=3,
+        ax.bar(pos, [v.mean * 100 for v in ivs], width * 0.95, yerr=error_bars(ivs), capsize=3,
                color=_COLORS.get(label.split(" ")[0]), alpha=0.85, label=label)
         for p, v in zip(pos, ivs, strict=True):
             ax.annotate(f"{v.mean * 100:.1f}", (p, v.high * 100), ha="center", va="bottom",
@@ -269,7 +264,7 @@ def fig_screening(rows, dataset, setting) -> Figure | None:
         accs = [look[(strategy, n, r)]["acc"] for n, r in common]
         # Points, not bars: the differences are a point or two, so the y axis is zoomed in,
         # and a bar cut off at a zoomed baseline would exaggerate them.
-        ax.errorbar(x + (k - 0.5) * 0.2, [a.mean * 100 for a in accs], yerr=_yerr(accs),
+        ax.errorbar(x + (k - 0.5) * 0.2, [a.mean * 100 for a in accs], yerr=error_bars(accs),
                     fmt="o", ms=6, capsize=4, color=_COLORS[strategy], label=strategy)
     for i, (n, r) in enumerate(common):
         screened = look[("gan_screened", n, r)]
@@ -313,7 +308,7 @@ def fig_settings(rows, dataset, strategies=("gan", "vae", "classic+gan")) -> Fig
             gains = [look.get((setting, n, s)) for s in strategies]
             keep = [i for i, g in enumerate(gains) if g]
             ivs = [gains[i] for i in keep]
-            ax.errorbar(pos[keep], [g.mean * 100 for g in ivs], yerr=_yerr(ivs), fmt="o", ms=5,
+            ax.errorbar(pos[keep], [g.mean * 100 for g in ivs], yerr=error_bars(ivs), fmt="o", ms=5,
                         capsize=3, color=SETTING_COLORS[setting], label=setting)
         ax.axhline(0, color="black", lw=0.8)
         ax.set_xticks(x, strategies, fontsize=8)

@@ -35,6 +35,14 @@ class Interval:
         return f"{self.mean:.4f} ± {self.half_width:.4f}"
 
 
+def error_bars(intervals, scale: float = 100.0) -> np.ndarray:
+    """The ``(2, n)`` array matplotlib's ``errorbar(yerr=...)`` wants for ``intervals``:
+    distances from each mean down to its low and up to its high end, times ``scale``
+    (100: fractions drawn in points)."""
+    return np.array([[(i.mean - i.low) * scale for i in intervals],
+                     [(i.high - i.mean) * scale for i in intervals]]).reshape(2, -1)
+
+
 def mean_ci(values, level: float = 0.95) -> Interval:
     r"""Mean of ``values`` with a Student-t confidence interval.
 
