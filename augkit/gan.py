@@ -153,8 +153,9 @@ class ConditionalGAN(GAN):
 
 def build_gan(dataset: str = "mnist", conditional: bool = True, latent_dim: int = 64,
               loss: str = "non_saturating", width: int = 64, seed: int = 0,
-              lr: float = 2e-4) -> GAN:
-    """A compiled (conditional) DCGAN for ``dataset`` with :mod:`augkit.nets` networks."""
+              lr: float = 2e-4, minibatch_std: bool = False) -> GAN:
+    """A compiled (conditional) DCGAN for ``dataset`` with :mod:`augkit.nets` networks
+    (``minibatch_std``: D sees the batch's spread, :class:`augkit.nets.MinibatchStdDev`)."""
     from augkit import datasets, nets
 
     spec = datasets.get(dataset)
@@ -162,7 +163,8 @@ def build_gan(dataset: str = "mnist", conditional: bool = True, latent_dim: int 
     k = spec.num_classes if conditional else None
     cls = ConditionalGAN if conditional else GAN
     model = cls(nets.build_generator(latent_dim, spec.image_shape, k, width=width),
-                nets.build_discriminator(spec.image_shape, k, width=width), latent_dim,
+                nets.build_discriminator(spec.image_shape, k, width=width,
+                                         minibatch_std=minibatch_std), latent_dim,
                 num_classes=spec.num_classes, seed=seed)
     # Adam beta_1 = 0.5 (DCGAN paper): less momentum, less oscillation between the players.
     model.compile(keras.optimizers.Adam(lr, beta_1=0.5), keras.optimizers.Adam(lr, beta_1=0.5),

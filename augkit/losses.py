@@ -23,50 +23,28 @@ import math
 from collections.abc import Callable
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-REDUCTIONS = ("mean", "sum", "none")
+# The semi-supervised losses are written in augkit.semi_losses (notebook 09) and reached
+# here like every other loss.
+from augkit.semi_losses import (  # noqa: F401
+    feature_matching_loss,
+    m2_classification_loss,
+    m2_labeled_loss,
+    m2_unlabeled_loss,
+    real_fake_logit,
+    ssgan_supervised_loss,
+    ssgan_unsupervised_loss,
+)
+from augkit.tensors import REDUCTIONS, as_float, check_reduction, reduce_values  # noqa: F401
+
+SEMI_SUPERVISED = ("real_fake_logit", "ssgan_supervised_loss", "ssgan_unsupervised_loss",
+                   "feature_matching_loss", "m2_labeled_loss", "m2_unlabeled_loss",
+                   "m2_classification_loss")
+"""The losses of :mod:`augkit.semi_losses`, re-exported here."""
 
 
 # --------------------------------------------------------------------------- helpers
-
-def _as_float(x, like: tf.Tensor | None = None) -> tf.Tensor:
-    """A floating tensor (or variable, so that gradients still flow to it).
-
-    With ``like``, the result has ``like``'s dtype; a Python number or numpy array is
-    converted straight to it (0.1 must not pass through float32 on its way to float64).
-    Otherwise tensors and numpy arrays keep a floating dtype (float64 tests stay float64),
-    and Python numbers, lists and integer arrays become Keras' float type.
-    """
-    if tf.is_tensor(x):
-        if like is not None:
-            dtype = like.dtype
-        elif x.dtype.is_floating:
-            return x
-        else:
-            dtype = tf.as_dtype(keras.config.floatx())
-        return x if x.dtype == dtype else tf.cast(x, dtype)
-    if like is not None:
-        return tf.constant(np.asarray(x, dtype=like.dtype.as_numpy_dtype))
-    arr = np.asarray(x)
-    if isinstance(x, (np.ndarray, np.generic)) and np.issubdtype(arr.dtype, np.floating):
-        return tf.constant(arr)
-    return tf.constant(arr.astype(keras.config.floatx()))
-
-
-def _check_reduction(reduction: str) -> None:
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-
-
-def _reduce(values: tf.Tensor, reduction: str) -> tf.Tensor:
-    if reduction == "mean":
-        return tf.reduce_mean(values)
-    if reduction == "sum":
-        return tf.reduce_sum(values)
-    return values
-
 
 def _sum_per_example(values: tf.Tensor) -> tf.Tensor:
     """Sum over every axis but the first (batch) axis; a rank-1 input is returned as is."""
@@ -92,14 +70,14 @@ def discriminator_cross_entropy(real_logits, fake_logits, reduction: str = "mean
     With ``"mean"`` this equals Keras' ``BinaryCrossentropy(from_logits=True)`` applied
     to (ones, real) plus (zeros, fake). Derived in ``notebooks/01_gan_objective.ipynb``.
     """
-    _check_reduction(reduction)
-    real = _as_float(real_logits)
-    fake = _as_float(fake_logits, like=real)
+    check_reduction(reduction)
+    real = as_float(real_logits)
+    fake = as_float(fake_logits, like=real)
     real_term = tf.nn.softplus(-real)
     fake_term = tf.nn.softplus(fake)
     if reduction == "none":
         return real_term + fake_term
-    return _reduce(real_term, reduction) + _reduce(fake_term, reduction)
+    return reduce_values(real_term, reduction) + reduce_values(fake_term, reduction)
 
 
 def generator_minimax_loss(fake_logits, reduction: str = "mean") -> tf.Tensor:
@@ -115,8 +93,8 @@ def generator_minimax_loss(fake_logits, reduction: str = "mean") -> tf.Tensor:
     Reduction as in :func:`discriminator_cross_entropy`.
     Derived in ``notebooks/01_gan_objective.ipynb``.
     """
-    _check_reduction(reduction)
-    return _reduce(-tf.nn.softplus(_as_float(fake_logits)), reduction)
+    check_reduction(reduction)
+    return reduce_values(-tf.nn.softplus(as_float(fake_logits)), reduction)
 
 
 def generator_non_saturating_loss(fake_logits, reduction: str = "mean") -> tf.Tensor:
@@ -131,8 +109,8 @@ def generator_non_saturating_loss(fake_logits, reduction: str = "mean") -> tf.Te
     Reduction as in :func:`discriminator_cross_entropy`.
     Derived in ``notebooks/01_gan_objective.ipynb``.
     """
-    _check_reduction(reduction)
-    return _reduce(tf.nn.softplus(-_as_float(fake_logits)), reduction)
+    check_reduction(reduction)
+    return reduce_values(tf.nn.softplus(-as_float(fake_logits)), reduction)
 
 
 # --------------------------------------------------------------------------- GAN: alternatives
@@ -149,14 +127,14 @@ def least_squares_discriminator_loss(real_logits, fake_logits,
     Reduction as in :func:`discriminator_cross_entropy`.
     Discussed in ``notebooks/01_gan_objective.ipynb``.
     """
-    _check_reduction(reduction)
-    real = _as_float(real_logits)
-    fake = _as_float(fake_logits, like=real)
+    check_reduction(reduction)
+    real = as_float(real_logits)
+    fake = as_float(fake_logits, like=real)
     real_term = 0.5 * tf.square(real - 1.0)
     fake_term = 0.5 * tf.square(fake)
     if reduction == "none":
         return real_term + fake_term
-    return _reduce(real_term, reduction) + _reduce(fake_term, reduction)
+    return reduce_values(real_term, reduction) + reduce_values(fake_term, reduction)
 
 
 def least_squares_generator_loss(fake_logits, reduction: str = "mean") -> tf.Tensor:
@@ -166,8 +144,8 @@ def least_squares_generator_loss(fake_logits, reduction: str = "mean") -> tf.Ten
     target, instead of vanishing like a sigmoid's. Reduction as in
     :func:`discriminator_cross_entropy`. Discussed in ``notebooks/01_gan_objective.ipynb``.
     """
-    _check_reduction(reduction)
-    return _reduce(0.5 * tf.square(_as_float(fake_logits) - 1.0), reduction)
+    check_reduction(reduction)
+    return reduce_values(0.5 * tf.square(as_float(fake_logits) - 1.0), reduction)
 
 
 def hinge_discriminator_loss(real_logits, fake_logits, reduction: str = "mean") -> tf.Tensor:
@@ -180,14 +158,14 @@ def hinge_discriminator_loss(real_logits, fake_logits, reduction: str = "mean") 
     Examples already beyond the margin contribute nothing. Reduction as in
     :func:`discriminator_cross_entropy`. Discussed in ``notebooks/01_gan_objective.ipynb``.
     """
-    _check_reduction(reduction)
-    real = _as_float(real_logits)
-    fake = _as_float(fake_logits, like=real)
+    check_reduction(reduction)
+    real = as_float(real_logits)
+    fake = as_float(fake_logits, like=real)
     real_term = tf.nn.relu(1.0 - real)
     fake_term = tf.nn.relu(1.0 + fake)
     if reduction == "none":
         return real_term + fake_term
-    return _reduce(real_term, reduction) + _reduce(fake_term, reduction)
+    return reduce_values(real_term, reduction) + reduce_values(fake_term, reduction)
 
 
 def hinge_generator_loss(fake_logits, reduction: str = "mean") -> tf.Tensor:
@@ -196,8 +174,8 @@ def hinge_generator_loss(fake_logits, reduction: str = "mean") -> tf.Tensor:
     Reduction as in :func:`discriminator_cross_entropy`.
     Discussed in ``notebooks/01_gan_objective.ipynb``.
     """
-    _check_reduction(reduction)
-    return _reduce(-_as_float(fake_logits), reduction)
+    check_reduction(reduction)
+    return reduce_values(-as_float(fake_logits), reduction)
 
 
 def wasserstein_critic_loss(real_logits, fake_logits, reduction: str = "mean") -> tf.Tensor:
@@ -212,12 +190,12 @@ def wasserstein_critic_loss(real_logits, fake_logits, reduction: str = "mean") -
     Reduction: ``"mean"``/``"sum"`` reduce each term; ``"none"`` returns
     ``fake - real`` element-wise. Discussed in ``notebooks/01_gan_objective.ipynb``.
     """
-    _check_reduction(reduction)
-    real = _as_float(real_logits)
-    fake = _as_float(fake_logits, like=real)
+    check_reduction(reduction)
+    real = as_float(real_logits)
+    fake = as_float(fake_logits, like=real)
     if reduction == "none":
         return fake - real
-    return _reduce(fake, reduction) - _reduce(real, reduction)
+    return reduce_values(fake, reduction) - reduce_values(real, reduction)
 
 
 def wasserstein_generator_loss(fake_logits, reduction: str = "mean") -> tf.Tensor:
@@ -226,8 +204,8 @@ def wasserstein_generator_loss(fake_logits, reduction: str = "mean") -> tf.Tenso
     Reduction as in :func:`discriminator_cross_entropy`.
     Discussed in ``notebooks/01_gan_objective.ipynb``.
     """
-    _check_reduction(reduction)
-    return _reduce(-_as_float(fake_logits), reduction)
+    check_reduction(reduction)
+    return reduce_values(-as_float(fake_logits), reduction)
 
 
 def gradient_penalty(critic: Callable, real, fake, *, weight: float = 10.0, alpha=None,
@@ -254,9 +232,9 @@ def gradient_penalty(critic: Callable, real, fake, *, weight: float = 10.0, alph
     ``"mean"`` (the expectation above), ``"sum"`` or ``"none"`` (shape ``(batch,)``).
     Discussed in ``notebooks/01_gan_objective.ipynb``.
     """
-    _check_reduction(reduction)
-    real = _as_float(real)
-    fake = _as_float(fake, like=real)
+    check_reduction(reduction)
+    real = as_float(real)
+    fake = as_float(fake, like=real)
     batch = tf.shape(real)[0]
     if alpha is None:
         # One alpha per example, broadcast over every other axis of the input.
@@ -266,7 +244,7 @@ def gradient_penalty(critic: Callable, real, fake, *, weight: float = 10.0, alph
         else:
             alpha = keras.random.uniform(shape, 0.0, 1.0, dtype=real.dtype.name, seed=seed)
     else:
-        alpha = _as_float(alpha, like=real)
+        alpha = as_float(alpha, like=real)
         alpha = tf.reshape(alpha, tf.concat([[-1], tf.ones([tf.rank(real) - 1], tf.int32)], 0))
     x_hat = real + alpha * (fake - real)
     with tf.GradientTape() as tape:
@@ -274,7 +252,7 @@ def gradient_penalty(critic: Callable, real, fake, *, weight: float = 10.0, alph
         scores = critic(x_hat)
     grads = tape.gradient(scores, x_hat)
     norms = tf.sqrt(_sum_per_example(tf.square(grads)) + tf.cast(eps, real.dtype))
-    return tf.cast(weight, real.dtype) * _reduce(tf.square(norms - 1.0), reduction)
+    return tf.cast(weight, real.dtype) * reduce_values(tf.square(norms - 1.0), reduction)
 
 
 # --------------------------------------------------------------------------- GAN: registry
@@ -321,8 +299,8 @@ def bernoulli_reconstruction(x, logits) -> tf.Tensor:
     (its minimum is the pixels' entropy, not 0). Returns shape ``(batch,)``.
     Derived in ``notebooks/02_vae_elbo.ipynb``.
     """
-    logits = _as_float(logits)
-    x = _as_float(x, like=logits)
+    logits = as_float(logits)
+    x = as_float(x, like=logits)
     return _sum_per_example(tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits))
 
 
@@ -340,9 +318,9 @@ def gaussian_reconstruction(x, mean, sigma: float = 1.0) -> tf.Tensor:
     weight of reconstruction against the KL term exactly as ``1 / beta`` would: a
     "mean squared error" VAE silently chose one. Derived in ``notebooks/02_vae_elbo.ipynb``.
     """
-    x = _as_float(x)
-    mean = _as_float(mean, like=x)
-    sigma = _as_float(sigma, like=x)
+    x = as_float(x)
+    mean = as_float(mean, like=x)
+    sigma = as_float(sigma, like=x)
     per_pixel = (0.5 * tf.square((x - mean) / sigma) + tf.math.log(sigma)
                  + 0.5 * math.log(2.0 * math.pi))
     # Broadcast first so that the constant is counted once per pixel.
@@ -360,8 +338,8 @@ def gaussian_kl(mu, log_var) -> tf.Tensor:
     Summed over latent dimensions, shape ``(batch,)``; always :math:`\ge 0`.
     Derived term by term in ``notebooks/02_vae_elbo.ipynb``.
     """
-    mu = _as_float(mu)
-    log_var = _as_float(log_var, like=mu)
+    mu = as_float(mu)
+    log_var = as_float(log_var, like=mu)
     return _sum_per_example(0.5 * (tf.square(mu) + tf.exp(log_var) - 1.0 - log_var))
 
 
@@ -374,14 +352,14 @@ def reparameterize(mu, log_var, eps=None, seed=None) -> tf.Tensor:
     a ``keras.random.SeedGenerator``). Same shape as ``mu``.
     Derived in ``notebooks/02_vae_elbo.ipynb``.
     """
-    mu = _as_float(mu)
-    log_var = _as_float(log_var, like=mu)
+    mu = as_float(mu)
+    log_var = as_float(log_var, like=mu)
     if eps is None:
         if seed is None:
             eps = tf.random.normal(tf.shape(mu), dtype=mu.dtype)
         else:
             eps = keras.random.normal(tf.shape(mu), dtype=mu.dtype.name, seed=seed)
-    eps = _as_float(eps, like=mu)
+    eps = as_float(eps, like=mu)
     return mu + tf.exp(0.5 * log_var) * eps
 
 
@@ -458,20 +436,3 @@ def effective_beta(beta: float, n_pixels: int, n_latent: int, *,
 
     # beta * s_k / s_r with s = 1 / divisor, written with integers to keep 784 exact.
     return beta * divisor(recon_reduction, n_pixels) / divisor(kl_reduction, n_latent)
-
-
-# --------------------------------------------------------------------------- semi-supervised
-
-_SEMI_SUPERVISED = ("real_fake_logit", "ssgan_supervised_loss", "ssgan_unsupervised_loss",
-                    "feature_matching_loss", "m2_labeled_loss", "m2_unlabeled_loss",
-                    "m2_classification_loss")
-
-
-def __getattr__(name: str):
-    # The semi-supervised losses live in augkit.semi_losses (notebook 09) and are reached
-    # here as well; looked up lazily because that module builds on this one's helpers.
-    if name in _SEMI_SUPERVISED:
-        from augkit import semi_losses
-
-        return getattr(semi_losses, name)
-    raise AttributeError(f"module 'augkit.losses' has no attribute {name!r}")

@@ -79,12 +79,44 @@ class _Projection(layers.Layer):
         return {**super().get_config(), "num_classes": self.num_classes}
 
 
+class MinibatchStdDev(layers.Layer):
+    r"""Minibatch standard deviation (Karras et al. 2018), one of notebook 04's remedies for
+    mode collapse: appends to every example's features one number shared by the batch,
+
+    .. math::
+        s = \frac{1}{F}\sum_{f=1}^{F} \sqrt{\operatorname{Var}_{i \in \text{batch}}
+        \big[h_{i,f}\big] + \epsilon},
+
+    the mean over features of their spread across the batch. A collapsed generator's
+    batch has almost no spread, so D can tell it from a real batch by ``s`` alone, and
+    G is pushed back towards variety.
+    """
+
+    def __init__(self, epsilon: float = 1e-8, **kwargs):
+        super().__init__(**kwargs)
+        self.epsilon = epsilon
+
+    def call(self, x):
+        ops = keras.ops
+        spread = ops.sqrt(ops.var(x, axis=0) + self.epsilon)
+        s = ops.mean(spread) * ops.ones_like(x[:, :1])
+        return ops.concatenate([x, s], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], None if input_shape[-1] is None else input_shape[-1] + 1)
+
+    def get_config(self):
+        return {**super().get_config(), "epsilon": self.epsilon}
+
+
 def build_discriminator(image_shape=(28, 28, 1), num_classes: int | None = None,
-                        width: int = 64, dropout: float = 0.3) -> keras.Model:
+                        width: int = 64, dropout: float = 0.3,
+                        minibatch_std: bool = False) -> keras.Model:
     """Image (and a label) -> one real/fake *logit* (no sigmoid: losses take logits).
 
     No batch norm: it couples the examples in a batch, which breaks the gradient
     penalty of WGAN-GP and lets D tell real and fake batches apart by statistics.
+    ``minibatch_std`` couples them on purpose, through one number (:class:`MinibatchStdDev`).
     """
     image_shape = _check_shape(image_shape)
     img = keras.Input(image_shape, name="image")
@@ -93,6 +125,8 @@ def build_discriminator(image_shape=(28, 28, 1), num_classes: int | None = None,
     x = layers.Conv2D(2 * width, 4, strides=2, padding="same")(x)
     x = layers.LeakyReLU(0.2)(x)
     x = layers.Flatten()(x)
+    if minibatch_std:
+        x = MinibatchStdDev(name="minibatch_std")(x)
     x = layers.Dropout(dropout)(x)
     logit = layers.Dense(1)(x)
     if not num_classes:

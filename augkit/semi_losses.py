@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from augkit.losses import _as_float, _check_reduction, _reduce
+from augkit.tensors import as_float, check_reduction, reduce_values
 
 
 def real_fake_logit(class_logits) -> tf.Tensor:
     r""":math:`\log Z(x) = \operatorname{logsumexp}_k l_k(x)`: the logit of :math:`D(x)`."""
-    return tf.reduce_logsumexp(_as_float(class_logits), axis=-1)
+    return tf.reduce_logsumexp(as_float(class_logits), axis=-1)
 
 
 def ssgan_supervised_loss(class_logits, labels, reduction: str = "mean") -> tf.Tensor:
@@ -38,11 +38,11 @@ def ssgan_supervised_loss(class_logits, labels, reduction: str = "mean") -> tf.T
     Conditioning on "real" removes the fake class, so this is the ordinary softmax
     cross-entropy over the K logits (the fixed fake logit drops out).
     """
-    _check_reduction(reduction)
-    logits = _as_float(class_logits)
+    check_reduction(reduction)
+    logits = as_float(class_logits)
     labels = tf.cast(tf.reshape(labels, [-1]), tf.int32)
     picked = tf.gather(logits, labels, axis=-1, batch_dims=1)
-    return _reduce(real_fake_logit(logits) - picked, reduction)
+    return reduce_values(real_fake_logit(logits) - picked, reduction)
 
 
 def ssgan_unsupervised_loss(real_logits, fake_logits, reduction: str = "mean") -> tf.Tensor:
@@ -57,12 +57,12 @@ def ssgan_unsupervised_loss(real_logits, fake_logits, reduction: str = "mean") -
     arguments are ``(batch, K)`` class logits; with ``"none"`` the two per-example vectors
     are concatenated (real first).
     """
-    _check_reduction(reduction)
+    check_reduction(reduction)
     real = tf.nn.softplus(-real_fake_logit(real_logits))
     fake = tf.nn.softplus(real_fake_logit(fake_logits))
     if reduction == "none":
         return tf.concat([real, fake], axis=0)
-    return _reduce(real, reduction) + _reduce(fake, reduction)
+    return reduce_values(real, reduction) + reduce_values(fake, reduction)
 
 
 def feature_matching_loss(real_features, fake_features) -> tf.Tensor:
@@ -76,8 +76,8 @@ def feature_matching_loss(real_features, fake_features) -> tf.Tensor:
     it matches statistics D found useful for classifying. Means are taken over the batch
     axis, the squared norm over all others.
     """
-    real = tf.reduce_mean(_as_float(real_features), axis=0)
-    fake = tf.reduce_mean(_as_float(fake_features, like=real), axis=0)
+    real = tf.reduce_mean(as_float(real_features), axis=0)
+    fake = tf.reduce_mean(as_float(fake_features, like=real), axis=0)
     return tf.reduce_sum(tf.square(real - fake))
 
 
@@ -94,8 +94,8 @@ def m2_labeled_loss(neg_log_px, kl_z, num_classes: int) -> tf.Tensor:
     :func:`augkit.losses.bernoulli_reconstruction` and :func:`augkit.losses.gaussian_kl`).
     Shape ``(batch,)`` for ``(batch,)`` inputs, ``(batch, K)`` for one per class.
     """
-    neg_log_px = _as_float(neg_log_px)
-    return neg_log_px + _as_float(kl_z, like=neg_log_px) + tf.math.log(
+    neg_log_px = as_float(neg_log_px)
+    return neg_log_px + as_float(kl_z, like=neg_log_px) + tf.math.log(
         tf.cast(num_classes, neg_log_px.dtype))
 
 
@@ -110,8 +110,8 @@ def m2_unlabeled_loss(per_class_loss, class_logits) -> tf.Tensor:
     turn; ``class_logits`` is ``(batch, K)``. The entropy term keeps :math:`q(y \mid x)`
     from collapsing onto whichever class happens to reconstruct best.
     """
-    per_class = _as_float(per_class_loss)
-    logits = _as_float(class_logits, like=per_class)
+    per_class = as_float(per_class_loss)
+    logits = as_float(class_logits, like=per_class)
     log_q = tf.nn.log_softmax(logits, axis=-1)
     q = tf.exp(log_q)
     return tf.reduce_sum(q * per_class, axis=-1) + tf.reduce_sum(q * log_q, axis=-1)
@@ -123,7 +123,7 @@ def m2_classification_loss(class_logits, labels, weight: float) -> tf.Tensor:
     :math:`q(y \mid x)` would learn only through unlabeled images; Kingma et al. set
     :math:`\alpha = 0.1 \cdot N` (N: the number of images), here it is ``weight``.
     """
-    logits = _as_float(class_logits)
+    logits = as_float(class_logits)
     labels = tf.cast(tf.reshape(labels, [-1]), tf.int32)
     ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
     return tf.cast(weight, ce.dtype) * ce
