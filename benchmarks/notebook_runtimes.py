@@ -5,6 +5,7 @@ Usage:
     python benchmarks/notebook_runtimes.py --mode quick            # all notebooks
     python benchmarks/notebook_runtimes.py --mode full 03 08       # some of them
     python benchmarks/notebook_runtimes.py --write-headers         # only rewrite the frames
+    python benchmarks/notebook_runtimes.py --mode full 03 --keep /tmp/executed  # and look
 
 Each run executes the notebook in a fresh kernel (``AUGKIT_QUICK=1`` for quick mode, unset
 for full), with the shipped weights and study results, and records its wall time, the date
@@ -45,8 +46,9 @@ def notebooks(selected=()) -> list[Path]:
     return found
 
 
-def execute(path: Path, quick: bool, timeout: int = 3600) -> float:
-    """Run ``path`` in a fresh kernel from its own folder; return the wall time in seconds."""
+def execute(path: Path, quick: bool, timeout: int = 3600, keep=None) -> float:
+    """Run ``path`` in a fresh kernel from its own folder; return the wall time in seconds.
+    ``keep``: a folder to write the executed notebook to (with its figures), for a look."""
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
@@ -59,7 +61,11 @@ def execute(path: Path, quick: bool, timeout: int = 3600) -> float:
         start = time.perf_counter()
         NotebookClient(nb, timeout=timeout, kernel_name="python3",
                        resources={"metadata": {"path": str(path.parent)}}).execute()
-        return time.perf_counter() - start
+        seconds = time.perf_counter() - start
+        if keep:
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, Path(keep) / path.name)
+        return seconds
     finally:
         if saved is None:
             os.environ.pop("AUGKIT_QUICK", None)
@@ -147,13 +153,14 @@ def main(argv=None):
     ap.add_argument("which", nargs="*", help="notebook numbers or names (default: all)")
     ap.add_argument("--mode", choices=("quick", "full"))
     ap.add_argument("--write-headers", action="store_true", help="only rewrite the frames")
+    ap.add_argument("--keep", metavar="DIR", help="also save the executed notebooks in DIR")
     args = ap.parse_args(argv)
     results = load()
     if not args.write_headers:
         if not args.mode:
             ap.error("--mode quick|full (or --write-headers)")
         for path in notebooks(args.which):
-            seconds = execute(path, args.mode == "quick")
+            seconds = execute(path, args.mode == "quick", keep=args.keep)
             results.setdefault(path.stem, {})[args.mode] = {
                 "seconds": round(seconds, 1), "date": date.today().isoformat(),
                 "cpus": os.cpu_count(), "machine": platform.machine()}
