@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from augkit import datasets
+
 SETTINGS = {
     "collapse": dict(d_lr=5e-5, g_lr=5e-3,
                      text="generator 100x faster than the discriminator"),
@@ -134,7 +136,8 @@ def picture_rows(table: dict, pictures: dict, per_row: int = 12) -> dict:
     for name in _ordered(table):
         images = pictures[name]
         if table["settings"][name].get("conditional"):
-            images = np.concatenate([images[c::10] for c in range(10)])
+            k = datasets.get("mnist").num_classes
+            images = np.concatenate([images[c::k] for c in range(k)])
         rows[name] = images[:per_row]
     return rows
 

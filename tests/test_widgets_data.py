@@ -85,3 +85,21 @@ def test_float_colour_images_are_not_drawn_as_blank_panels(scale):
     as_float = _rendered(plots.image_grid(images.astype(np.float32) * scale, ncols=4))
     assert np.abs(as_float - as_uint8).max() <= 1  # the same picture, not a white one
     assert as_float.std() > 30
+
+
+def test_notebook_00s_subset_slider_reaches_the_sizes_its_text_speaks_of():
+    """The instructor's review: the text spoke of 10, 50 or 100 per class while the slider
+    stopped at 20. The slider's range is a parameter of the notebook; it must cover the text."""
+    import re
+    from pathlib import Path
+
+    import nbformat
+
+    nb = nbformat.read(Path(__file__).parents[1] / "notebooks" / "00_start_here.ipynb", 4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    top = int(re.search(r"^MAX_PER_CLASS = (\d+)", code, flags=re.M).group(1))
+    assert "max_per_class=MAX_PER_CLASS" in code  # the slider uses it
+    sizes = {int(n) for n in re.findall(r"\b(10|50|100|500) (?:labeled |digits |images )?per class",
+                                        text)}
+    assert sizes and max(sizes) <= top, (sizes, top)
