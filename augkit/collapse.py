@@ -19,7 +19,7 @@ reads them, and its total-variation distance to uniform,
     \\mathrm{TV}(h, u) = \\tfrac12 \\sum_{c=1}^{10} \\big|h_c - \\tfrac{1}{10}\\big|,
 
 0 for a perfectly balanced generator and 0.9 for one that draws a single class. The
-histogram is only as good as its judge: on real test digits it is ~0.01 from the truth.
+histogram is only as good as its judge: on real test digits it is 0.004-0.006 from the truth.
 ``python -m augkit.collapse`` reruns the whole table (``augkit/results/mode_collapse.json``).
 """
 
