@@ -25,7 +25,6 @@ histogram is only as good as its judge: on real test digits it is 0.004-0.006 fr
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -33,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from augkit import datasets
+from augkit import datasets, files
 
 SETTINGS = {
     "collapse": dict(d_lr=5e-5, g_lr=5e-3,
@@ -117,7 +116,7 @@ def run_all(x, y, *, steps: int = 1500, seeds=(0, 1), names=tuple(SETTINGS), n_e
 
 def load_shipped() -> tuple[dict, dict]:
     """The shipped table and sample images (notebook 04 reads these instead of ~30 minutes)."""
-    table = json.loads(SHIPPED.read_text())
+    table = files.read_json(SHIPPED, "mode-collapse table")
     with np.load(SHIPPED_SAMPLES) as f:
         return table, {k: f[k] for k in f.files}
 
@@ -189,7 +188,7 @@ def main(argv=None) -> int:
     import argparse
     import platform
 
-    from augkit import data, files
+    from augkit import data
 
     ap = argparse.ArgumentParser(prog="python -m augkit.collapse", description=__doc__.split("\n")[0])
     ap.add_argument("--steps", type=int, default=1500)
