@@ -73,31 +73,31 @@ class Preset:
     strategies: tuple[str, ...] = SYNTHETIC
 
 
-# Sizing the full grid (measured on the 2-core CPU, 2026-11-27, standard classifier budget:
-# MNIST width 24 with batch norm, 1500 steps): one classifier run takes 60-75 s, a cell's
-# conditional GAN 80 s and its VAE 32 s (1500 steps each); two worker processes (--jobs 2)
-# finish ~1.3x as many runs per hour as one. The issue's whole grid (4 sizes x 5 seeds x
-# 8 strategies x 4 ratios = 460 runs + 40 generators) would take ~6.5 hours. The "full"
-# preset keeps all 5 seeds and the baseline's full budget and cuts instead: labeled sizes
-# 10 and 100 per class (few labels, and the 97 % baseline anchor); the ratio sweep
-# (0.5, 1, 2, 4: the "past 1:1" question) for the plain GAN strategy at 10 per class, where
-# generated data has the most room to help; classic + VAE (classic + GAN asks the same
-# question). 85 classifier runs (the real-only run is the cell's screening judge, trained
-# once) + 20 generators: ~90 minutes with --jobs 2. "extended" is the issue's whole grid.
+# Sizing the full grid (2-core CPU, standard classifier budget: MNIST width 24 with batch
+# norm, 1500 steps). Planned from single runs (2026-11-27): a classifier run takes 60-75 s
+# alone, a cell's conditional GAN 80 s and its VAE 32 s (1500 steps each). The issue's whole
+# grid (4 sizes x 5 seeds x 8 strategies x 4 ratios = 460 runs + 40 generators) would take
+# hours. The "full" preset keeps all 5 seeds and the baseline's full budget and cuts
+# instead: labeled sizes 10 and 100 per class (few labels, and the 97 % baseline anchor); the
+# ratio sweep (0.5, 1, 2, 4: the "past 1:1" question) for the plain GAN strategy at 10 per
+# class, where generated data has the most room to help; classic + VAE (classic + GAN asks
+# the same question). 85 classifier runs (the real-only run is the cell's screening judge,
+# trained once) + 20 generators. Measured on a quiet machine with --jobs 2 (2026-12-07):
+# 45 min 19 s of wall time (13 min for the 10 judges and 20 generators, 32 min for the other
+# 75 runs), 4,349 s of CPU. "extended" is the issue's whole grid.
 _FULL = ("gan", "vae", "classic+gan", "gan_screened")
-# CIFAR-10 (30,000-image subset), measured on the same CPU with --jobs 2 (2026-11-27): a
-# classifier run (width 32, batch norm, 2000 steps) takes ~5.6 min per worker (median of the
-# shipped runs), a cell's GAN (1500 steps) ~4.3 min: ~2.8 and ~2.2 min of wall time each with
-# two workers, ~3.5x an MNIST
-# run (wider net, colour input, more steps). The MNIST-shaped grid (both sizes, 6 runs per
-# cell, 70 items) would take ~3.5 hours. The full CIFAR-10 preset keeps the 5 seeds and the
-# baseline's budget and cuts instead to one labeled size, 100 per class (few labels: where
-# generated data has the most room to help), ratio 1 (MNIST answers "past 1:1"), and three
-# synthetic strategies: GAN, classic + GAN, GAN-only (CAS); no screening (the judge trained
-# on 1,000 photos is wrong on almost half the test photos, 53.5 % accuracy for seed 0, so
-# it cannot tell good samples from bad) and no conditional VAE (its CIFAR-10 samples do not follow their labels,
-# notebook 06). 5 runs per seed (the real-only run is the judge) + 5 GANs: ~90 minutes.
-# "extended" is the issue's whole grid.
+# CIFAR-10 (30,000-image subset): a classifier run (width 32, batch norm, 2000 steps, colour
+# input) costs ~2.3 min per worker with --jobs 2 (median of the quiet run below), ~3x an MNIST
+# run (44 s); planned from runs that shared the CPU, which took ~5.6 min each, the MNIST-shaped grid
+# (both sizes, 6 runs per cell, 70 items) looked like ~3.5 hours. The full CIFAR-10 preset
+# keeps the 5 seeds and the baseline's budget and cuts instead to one labeled size, 100 per
+# class (few labels: where generated data has the most room to help), ratio 1 (MNIST answers
+# "past 1:1"), and three synthetic strategies: GAN, classic + GAN, GAN-only (CAS); no
+# screening (the judge trained on 1,000 photos is wrong on almost half the test photos,
+# 53.5 % accuracy for seed 0, so it cannot tell good samples from bad) and no conditional
+# VAE (its CIFAR-10 samples do not follow their labels, notebook 06). 5 runs per seed (the
+# real-only run is the judge) + 5 GANs. Measured on a quiet machine with --jobs 2
+# (2026-12-07): 34 min 23 s of wall time, 3,367 s of CPU. "extended" is the issue's whole grid.
 _CIFAR_FULL = ("gan", "classic+gan")
 PRESETS = {
     ("mnist", "quick"): Preset((10,), (1.0,), (0, 1, 2), 60, 2000, True, ()),
@@ -552,8 +552,9 @@ SHIPPED_DIR = Path(__file__).parent / "results"  # the full study's results, one
 
 def shipped_results(dataset: str | None = None) -> list[dict]:
     """The results of the full study that ship with the package (``augkit/results/``), every
-    setting that was run, for ``dataset`` or all. Notebook 08 loads these instead of running
-    ~90 minutes per dataset; ``augkit study --preset full`` reproduces them."""
+    setting that was run, for ``dataset`` or all. Notebook 08 loads these instead of rerunning
+    them (``augkit study --preset full``: 45 minutes for MNIST's fair setting and 34 for
+    CIFAR-10's on a quiet 2-core CPU)."""
     rows = []
     for folder in sorted(p for p in SHIPPED_DIR.glob("*") if p.is_dir()):
         rows += [r for r in all_results(folder) if dataset in (None, r["dataset"])]

@@ -36,7 +36,7 @@ def test_full_preset_keeps_seeds_and_sweeps_the_gan_ratio_where_it_says():
     assert "gan_screened" not in {r.strategy for r in pool}  # the pool setting always screens
     cifar = study.PRESETS[("cifar10", "full")]
     runs = study.grid("cifar10", "fair", cifar)
-    # Cut to fit ~90 minutes (measured run times in the preset's comment): one size, not seeds.
+    # Cut to fit 90 minutes (measured in the preset's comment: 34 min quiet): one size, not seeds.
     assert len(cifar.seeds) == 5 and len(runs) == 25 and {r.ratio for r in runs} == {0.0, 1.0}
     assert {r.strategy for r in runs} == {"real", "classic", "gan", "classic+gan", "synthetic_only"}
     assert {r.n_per_class for r in runs} == {100}
