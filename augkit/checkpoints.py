@@ -26,7 +26,8 @@ import numpy as np
 
 from augkit import files
 
-_NETWORK_NAMES = ("generator", "discriminator", "encoder", "decoder")
+_NETWORK_NAMES = ("generator", "discriminator", "ema_discriminator", "encoder", "decoder",
+                  "classifier")
 # Tests set this to a number of seconds to pause after each file of a checkpoint, so that
 # a kill can land in the middle of writing one.
 PAUSE_ENV = "AUGKIT_CHECKPOINT_PAUSE"

@@ -3,7 +3,8 @@
 ``augkit info``          datasets found (and from where), TensorFlow/Keras, CPU/GPU, quick mode
 ``augkit run NOTEBOOK [-p NAME VALUE]``  execute a notebook headless (papermill) and save
                          the executed copy under runs/
-``augkit train gan|vae|classifier ...``  train, measure and save a model (``--ship`` into the package)
+``augkit train gan|vae|classifier|ssgan ...``  train, measure and save a model (``--ship``
+                         into the package)
 ``augkit models``        the shipped models with their manifest metrics
 ``augkit study ...``     the downstream study: does generated data help a small-data classifier?
 ``augkit sample ...``    write generated images and labels to an .npz file
@@ -132,8 +133,12 @@ def cmd_run(args) -> int:
 def cmd_train(args) -> int:
     from augkit import losses, train, zoo
 
-    if min(args.epochs, args.batch_size, args.width, args.depth) <= 0:
-        raise UsageError("--epochs, --batch-size, --width and --depth must be positive")
+    if min(args.epochs, args.batch_size or 1, args.width, args.depth,
+           args.labels_per_class) <= 0:
+        raise UsageError("--epochs, --batch-size, --width, --depth and --labels-per-class "
+                         "must be positive")
+    if args.what != "ssgan" and args.labels_per_class != 10:
+        raise UsageError("--labels-per-class applies to 'augkit train ssgan' only")
     if args.what != "classifier" and (args.depth != 1 or args.recipe != "plain"):
         raise UsageError("--depth and --recipe apply to 'augkit train classifier' only")
     losses.get_gan_loss(args.loss)  # an unknown name fails here, before any data is loaded
@@ -146,8 +151,13 @@ def cmd_train(args) -> int:
     command = "augkit " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["train"] else ""
     out = zoo.WEIGHTS_DIR if args.ship else Path(args.out_dir or zoo.user_dir())
     prefix = {"gan": ("cgan", "dcgan"), "vae": ("cvae", "vae")}.get(args.what)
-    name = args.name or (f"classifier_{args.dataset}" if prefix is None
-                         else f"{prefix[0] if args.conditional else prefix[1]}_{args.dataset}")
+    if args.what == "ssgan":
+        default = f"ssgan_{args.dataset}_n{args.labels_per_class}_s{args.seed}"
+    elif prefix is None:
+        default = f"classifier_{args.dataset}"
+    else:
+        default = f"{prefix[0] if args.conditional else prefix[1]}_{args.dataset}"
+    name = args.name or default
     options = {"conditional": args.conditional, "width": args.width}
     if args.latent_dim:
         options["latent_dim"] = args.latent_dim
@@ -157,8 +167,11 @@ def cmd_train(args) -> int:
         options.update(beta=args.beta, likelihood=args.likelihood, sigma=args.sigma)
     if args.what == "classifier":
         options.update(depth=args.depth, recipe=args.recipe)
+    if args.what == "ssgan":
+        options = {"labels_per_class": args.labels_per_class,
+                   **({"latent_dim": args.latent_dim} if args.latent_dim else {})}
     info = train.train_model(args.what, args.dataset, name=name, out_dir=out,
-                             quick=config.env_quick(), epochs=args.epochs,
+                             quick=config.env_quick(), epochs=args.epochs, seed=args.seed,
                              batch_size=args.batch_size, data_dir=args.data_dir,
                              checkpoint_dir=args.checkpoint_dir, resume=args.resume,
                              command=command, **options)
@@ -242,27 +255,34 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     tr = sub.add_parser("train", help="train a model and record it in a manifest")
-    tr.add_argument("what", choices=["gan", "vae", "classifier"])
+    tr.add_argument("what", choices=["gan", "vae", "classifier", "ssgan"])
     tr.add_argument("--dataset", choices=datasets.NAMES, default="mnist")
     tr.add_argument("--conditional", action="store_true",
                     help="conditional GAN/VAE (labeled samples)")
     tr.add_argument("--loss", default="non_saturating",
                     help="GAN loss: non_saturating, minimax, least_squares, hinge or wgan_gp")
-    tr.add_argument("--latent-dim", type=int, help="latent size (default: GAN 64, VAE 16)")
+    tr.add_argument("--latent-dim", type=int,
+                    help="latent size (default: GAN 64, VAE 16, semi-supervised GAN 100)")
     tr.add_argument("--beta", type=float, default=1.0, help="VAE: weight of the KL term")
     tr.add_argument("--likelihood", choices=["bernoulli", "gaussian"],
                     help="VAE decoder (default: bernoulli for digits, gaussian for CIFAR-10)")
     tr.add_argument("--sigma", type=float, default=0.1,
                     help="VAE: the Gaussian decoder's standard deviation on [0, 1] pixels")
     tr.add_argument("--epochs", type=int, default=8)
-    tr.add_argument("--batch-size", type=int, default=64)
+    tr.add_argument("--batch-size", type=int,
+                    help="default 64 (semi-supervised GAN: 100, as its authors)")
+    tr.add_argument("--seed", type=int, default=0,
+                    help="random seed (semi-supervised GAN: it also draws the labeled subset)")
+    tr.add_argument("--labels-per-class", type=int, default=10,
+                    help="semi-supervised GAN: labeled images per class (the rest are unlabeled)")
     tr.add_argument("--width", type=int, default=32, help="network width (filters)")
     tr.add_argument("--depth", type=int, default=1,
                     help="classifier: convolutions per block (CIFAR-10's shipped one: 2)")
     tr.add_argument("--recipe", choices=["plain", "strong"], default="plain",
                     help="classifier: plain Adam, or batch norm + cosine lr + classic "
                          "augmentation (CIFAR-10's shipped one)")
-    tr.add_argument("--name", help="model name (default: cgan_/dcgan_/cvae_/vae_/classifier_DATASET)")
+    tr.add_argument("--name", help="model name (default: cgan_/dcgan_/cvae_/vae_/classifier_DATASET, "
+                    "ssgan_DATASET_nLABELS_sSEED)")
     tr.add_argument("--data-dir")
     tr.add_argument("--checkpoint-dir", help="save every epoch here (resume with --resume)")
     tr.add_argument("--resume", action="store_true")
@@ -274,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     st = sub.add_parser("study", help="the downstream study (classifier + generated data)")
     st.add_argument("--dataset", choices=datasets.NAMES, default="mnist")
     st.add_argument("--preset", choices=["quick", "full", "extended"], default="quick",
-                    help="quick: minutes; full: the shipped results (~1.5 h each); extended: "
+                    help="quick: minutes; full: the shipped results (34-45 min each); extended: "
                          "every size and ratio (hours)")
     st.add_argument("--setting", choices=["fair", "pool", "leaky"], default="fair",
                     help="fair: generators see only the labeled subset; pool: also the "

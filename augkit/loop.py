@@ -69,7 +69,9 @@ def fit(model, x, y=None, *, scale: str, epochs: int, batch_size: int = 64,
                            onehot=onehot, transform=transform)
     val = None
     if validation is not None:
-        val = data.make_dataset(validation[0], validation[1] if conditional else None,
+        # A model that classifies (the semi-supervised GAN) is validated on labels too.
+        with_labels = conditional or getattr(model, "classifies", False)
+        val = data.make_dataset(validation[0], validation[1] if with_labels else None,
                                 batch_size=500, shuffle=False, scale=scale)
     run = Run(callbacks.EpochLog(), callbacks.SampleRecorder(), callbacks.DivergenceGuard(),
               callbacks.StepHistory(every=step_every))

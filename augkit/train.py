@@ -21,7 +21,7 @@ import numpy as np
 
 from augkit import checkpoints, data, datasets, files, metrics, zoo
 
-KINDS = ("gan", "vae", "classifier")
+KINDS = ("gan", "vae", "classifier", "ssgan")
 # The domain classifier is twice as wide as the small-data classifier: it judges samples,
 # so its own error rate bounds how well label consistency can be measured.
 DOMAIN_WIDTH = 32
@@ -64,7 +64,9 @@ def architecture(kind: str, dataset: str, options: dict) -> dict:
     """The options that fix the networks' shapes: a checkpoint only resumes into the same."""
     keys = {"gan": ("conditional", "latent_dim", "width", "loss"),
             "vae": ("conditional", "latent_dim", "width", "likelihood"),
-            "classifier": ("width", "depth", "recipe")}[kind]
+            "classifier": ("width", "depth", "recipe"),
+            # The labeled subset is drawn by the seed: a resume must keep both.
+            "ssgan": ("latent_dim", "labels_per_class", "seed")}[kind]
     return {"kind": kind, "dataset": dataset, **{k: options.get(k) for k in keys}}
 
 
@@ -80,22 +82,28 @@ def _build(kind: str, dataset: str, o: dict, seed: int):
 
 
 def train_model(kind: str, dataset: str, *, name: str, out_dir, quick: bool, epochs: int = 8,
-                batch_size: int = 64, seed: int = 0, data_dir=None, checkpoint_dir=None,
+                batch_size: int | None = None, seed: int = 0, data_dir=None, checkpoint_dir=None,
                 resume: bool = False, command: str = "", progress: bool = True,
                 **options) -> dict:
     """Train a model of ``kind`` (``gan``, ``vae`` or ``classifier``), measure it, save it
     and register it in ``out_dir``'s manifest; return its manifest entry.
 
     ``options``: ``conditional``, ``latent_dim``, ``width``, ``loss`` (GAN), ``beta``,
-    ``likelihood``, ``sigma`` (VAE). Everything is validated before the data is loaded.
+    ``likelihood``, ``sigma`` (VAE), ``labels_per_class`` (semi-supervised GAN: the labeled
+    subset the seed draws; every training image is its unlabeled pool). ``batch_size``
+    defaults to 64 (100 for the semi-supervised GAN, as its authors). Everything is
+    validated before the data is loaded.
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     spec = datasets.get(dataset)
     files.check_name(name)
+    if batch_size is None:
+        batch_size = 100 if kind == "ssgan" else 64
     if min(epochs, batch_size) <= 0:
         raise ValueError("--epochs and --batch-size must be positive")
-    o = {"conditional": False, "latent_dim": 64 if kind == "gan" else 16, "loss": "non_saturating",
+    o = {"conditional": False, "latent_dim": {"gan": 64, "ssgan": 100}.get(kind, 16),
+         "loss": "non_saturating", "labels_per_class": 10, "seed": seed,
          "beta": 1.0, "likelihood": spec.likelihood, "sigma": 0.1,
          "width": DOMAIN_WIDTH if kind == "classifier" else 32, "depth": 1, "recipe": "plain",
          **options}
@@ -113,7 +121,12 @@ def train_model(kind: str, dataset: str, *, name: str, out_dir, quick: bool, epo
 
     (x, y), (xt, yt) = data.load(dataset, data_dir)
     x, y = _slice(x, y, quick)
-    if kind == "classifier":
+    if kind == "ssgan":
+        model, fitted = _fit_ssgan(dataset, x, y, xt, yt, o, epochs=epochs, quick=quick,
+                                   seed=seed, batch_size=batch_size,
+                                   checkpoint_dir=checkpoint_dir, resume=resume, meta=meta,
+                                   progress=progress)
+    elif kind == "classifier":
         model, fitted = _fit_classifier(dataset, x, y, xt, yt, width=o["width"], depth=o["depth"],
                                         recipe=o["recipe"], epochs=epochs, quick=quick,
                                         seed=seed, batch_size=batch_size, progress=progress)
@@ -138,7 +151,7 @@ def train_model(kind: str, dataset: str, *, name: str, out_dir, quick: bool, epo
 def _save(kind: str, model, path: Path) -> None:
     if kind == "gan":
         files.save_weights(model.generator, path)  # the generator is what samples are made of
-    elif kind == "vae":
+    elif kind in ("vae", "ssgan"):  # two networks in one file (SSGAN: G and D's average)
         with files.atomic_path(path, suffix=".weights.h5") as tmp:
             model.save_networks(tmp)
     else:
@@ -162,6 +175,32 @@ def _fit_generative(kind, model, x, y, xt, yt, *, epochs, quick, seed, batch_siz
     final = {k: round(float(v[-1]), 4) for k, v in run.history.history.items()}
     return {"seconds": run.seconds, "metrics": measured, "record": run.record(),
             "extra": {"final_logs": final}}
+
+
+def _fit_ssgan(dataset, x, y, xt, yt, o, *, epochs, quick, seed, batch_size, checkpoint_dir,
+               resume, meta, progress) -> tuple:
+    """The semi-supervised GAN: ``labels_per_class`` labeled images drawn by ``seed``, every
+    training image unlabeled. The curve is measured on the last test images after every
+    epoch (reported only: nothing is chosen on it); the manifest's accuracy is the final
+    weight average's on the whole test set."""
+    from augkit import loop, ssgan
+
+    xl, yl = data.labeled_subset(x, y, o["labels_per_class"], seed)
+    model = ssgan.build_ssgan(dataset, xl, yl, x, latent_dim=o["latent_dim"], seed=seed)
+    n_curve = 500 if quick else 2000
+    run: loop.Run = ssgan.train_ssgan(
+        model, x, epochs=1 if quick else epochs, batch_size=batch_size,
+        steps_per_epoch=10 if quick else None, validation=(xt[-n_curve:], yt[-n_curve:]),
+        checkpoint_dir=checkpoint_dir, resume=resume, meta=meta, progress=progress, seed=seed)
+    if run.guard.message:
+        raise RuntimeError(run.guard.message)
+    measured = {"test_accuracy": round(model.accuracy(xt, yt), 4),
+                "test_accuracy_no_average": round(model.accuracy(xt, yt, average=False), 4),
+                **evaluate_generator(model, dataset, xt, n=500 if quick else 5000, seed=seed)}
+    final = {k: round(float(v[-1]), 4) for k, v in run.history.history.items()}
+    return model, {"seconds": run.seconds, "metrics": measured, "record": run.record(),
+                   "extra": {"final_logs": final, "labeled_images": len(xl),
+                             "curve_images": f"test images {len(xt) - n_curve}-{len(xt) - 1}"}}
 
 
 def _fit_classifier(dataset, x, y, xt, yt, *, width, depth, recipe, epochs, quick, seed,

@@ -179,6 +179,19 @@ def load_generator_model(name: str):
     return model
 
 
+def load_ssgan(name: str):
+    """Semi-supervised GAN ``name``: ``predict_classes`` / ``accuracy`` (its weight-averaged
+    discriminator) and ``sample`` (its generator). Introduced in notebook 09."""
+    from augkit import ssgan
+
+    e = entry(name)
+    if e["kind"] != "ssgan":
+        raise ValueError(f"{name} is a {e['kind']}, not a semi-supervised GAN")
+    model = ssgan.build_ssgan(e["dataset"], latent_dim=e["latent_dim"])
+    model.load_networks(checked_path(name))
+    return model
+
+
 def load_history(name: str) -> dict:
     """The training record of a model: sample frames per epoch, step and epoch logs."""
     with np.load(checked_path(name, "history_file")) as f:

@@ -170,7 +170,43 @@ def test_train_vae_quick_writes_weights_history_and_manifest(tmp_path, shared_da
     assert "saved" in capsys.readouterr().out
 
 
+def test_train_ssgan_quick_draws_its_subset_by_seed_and_reloads_to_its_accuracy(
+        tmp_path, shared_data, monkeypatch, capsys):
+    from augkit import data
+
+    monkeypatch.setenv("AUGKIT_QUICK", "1")
+    monkeypatch.setenv("AUGKIT_MODELS_DIR", str(tmp_path))
+    assert cli.main(["train", "ssgan", "--dataset", "mnist", "--seed", "3",
+                     "--data-dir", str(shared_data)]) == 0
+    name = "ssgan_mnist_n10_s3"
+    entry = json.loads((tmp_path / "manifest.json").read_text())[name]
+    assert entry["kind"] == "ssgan" and entry["seed"] == 3 and entry["labels_per_class"] == 10
+    assert entry["labeled_images"] == 100 and entry["batch_size"] == 100 and entry["quick"]
+    m = entry["metrics"]
+    assert 0.0 <= m["test_accuracy"] <= 1.0 and m["domain_fid"] > 0
+    with np.load(tmp_path / f"{name}.history.npz") as f:
+        assert "epoch_val_ema_accuracy" in f.files and "log_fm_loss" in f.files
+    _, (xt, yt) = data.load("mnist", shared_data)
+    model = zoo.load_ssgan(name)
+    assert model.accuracy(xt, yt) == pytest.approx(m["test_accuracy"], abs=1e-4)
+    assert "saved" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", [n for n in sorted(SHIPPED) if SHIPPED[n]["kind"] == "ssgan"])
+def test_shipped_semi_supervised_gans_reach_their_manifest_accuracy(name, shared_data):
+    from augkit import data
+
+    _, (xt, yt) = data.load(SHIPPED[name]["dataset"], shared_data)
+    model = zoo.load_ssgan(name)
+    assert model.accuracy(xt, yt) == pytest.approx(SHIPPED[name]["metrics"]["test_accuracy"],
+                                                   abs=1e-4)
+
+
 def test_train_bad_arguments(capsys):
+    assert cli.main(["train", "gan", "--labels-per-class", "5"]) == 2
+    assert "applies to 'augkit train ssgan' only" in capsys.readouterr().err
+    assert cli.main(["train", "ssgan", "--labels-per-class", "0"]) == 2
+    assert "must be positive" in capsys.readouterr().err
     assert cli.main(["train", "gan", "--epochs", "0"]) == 2
     assert "must be positive" in capsys.readouterr().err
     assert cli.main(["train", "gan", "--loss", "nonsense", "--out-dir", "/tmp/augkit-x"]) == 2

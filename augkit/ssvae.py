@@ -1,0 +1,179 @@
+"""The semi-supervised VAE of Kingma et al. 2014: M2 on the features of an unsupervised VAE (M1).
+
+**M1** is an ordinary VAE (:mod:`augkit.vae`) trained on every image without labels; each
+image becomes its posterior :math:`q(z_1 \\mid x) = \\mathcal N(\\mu(x), \\sigma^2(x))`.
+**M2** is a generative model of :math:`z_1` in which the class is a second latent variable:
+
+.. math::
+    p(y) = \\mathrm{Cat}(1/K), \\quad p(z_2) = \\mathcal N(0, I), \\quad
+    p(z_1 \\mid y, z_2) = \\mathcal N\\big(m(y, z_2), \\operatorname{diag} s^2(y, z_2)\\big),
+
+with the encoder :math:`q(z_2 \\mid z_1, y)` and the classifier :math:`q(y \\mid z_1)`.
+Per step, on a labeled batch and an unlabeled batch (batch means):
+
+.. math::
+    J = \\mathbb E_{\\text{lab}}\\big[\\mathcal L(z_1, y) - \\alpha \\log q(y \\mid z_1)\\big]
+        + \\mathbb E_{\\text{unl}}\\big[\\mathcal U(z_1)\\big]
+
+(:func:`augkit.semi_losses.m2_labeled_loss`, ``m2_unlabeled_loss``,
+``m2_classification_loss``). In :math:`\\mathcal U` the unknown label is summed out under
+the classifier, so the classifier learns from unlabeled images: a class guess that
+explains :math:`z_1` well costs less. Every step draws a fresh :math:`z_1 \\sim q(z_1 \\mid x)`
+for every image, as the authors did; the noise keeps the classifier from memorising 100
+points. Introduced in ``notebooks/09_semi_supervised.ipynb``.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from augkit import losses
+
+
+def _mlp(hidden: int, out: int, name: str, layers: int = 1) -> keras.Sequential:
+    return keras.Sequential([*(keras.layers.Dense(hidden, activation="softplus")
+                               for _ in range(layers)), keras.layers.Dense(out)], name=name)
+
+
+class M2(keras.Model):
+    """``fit`` on rows ``[mu, log_var]`` of M1's posterior for unlabeled images; the labeled
+    rows live in the model and a batch of the same size is drawn from them every step."""
+
+    conditional = False
+    classifies = True  # the training loop passes validation labels to test_step
+
+    def __init__(self, feature_dim: int, num_classes: int, rows_labeled, y_labeled, *,
+                 latent_dim: int = 50, hidden: int = 500, alpha: float = 10.0, seed: int = 0,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.feature_dim, self.num_classes, self.latent_dim = feature_dim, num_classes, latent_dim
+        self.alpha = alpha
+        self.classifier = _mlp(hidden, num_classes, "classifier", layers=2)
+        self.encoder = _mlp(hidden, 2 * latent_dim, "encoder")
+        self.decoder = _mlp(hidden, 2 * feature_dim, "decoder")
+        self.rows_labeled = tf.constant(np.asarray(rows_labeled, np.float32))
+        self.y_labeled = tf.constant(np.asarray(y_labeled).reshape(-1).astype(np.int32))
+        self.n_labeled = len(self.y_labeled)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        names = ("loss", "labeled", "unlabeled", "classification", "label_acc")
+        self.trackers = {n: keras.metrics.Mean(name=n) for n in names}
+        self.acc_tracker = keras.metrics.Mean(name="accuracy")
+
+    @property
+    def metrics(self):
+        return [*self.trackers.values(), self.acc_tracker]
+
+    def build(self, input_shape=None):
+        k = self.num_classes
+        self.classifier.build((None, self.feature_dim))
+        self.encoder.build((None, self.feature_dim + k))
+        self.decoder.build((None, self.latent_dim + k))
+        self.built = True
+
+    def _draw(self, rows):
+        """z1 ~ q(z1 | x) from rows [mu, log_var]."""
+        mu, log_var = tf.split(rows, 2, axis=-1)
+        return losses.reparameterize(mu, log_var, seed=self.seed_generator)
+
+    def class_loss(self, z1, onehot, training=False, eps=None):
+        r""":math:`\mathcal L(z_1, y)` per example for one sample of :math:`z_2` (noise ``eps``
+        if given), shape (batch,)."""
+        h = self.encoder(tf.concat([z1, onehot], -1), training=training)
+        mu, log_var = tf.split(h, 2, axis=-1)
+        z2 = losses.reparameterize(mu, log_var, eps=eps, seed=self.seed_generator)
+        mean, out_log_var = tf.split(self.decoder(tf.concat([z2, onehot], -1),
+                                                  training=training), 2, axis=-1)
+        # Bounded variance: an unbounded learned variance lets the density of one
+        # feature grow without limit and swamp the class term.
+        sigma = tf.exp(0.5 * tf.clip_by_value(out_log_var, -6.0, 4.0))
+        nll = losses.gaussian_reconstruction(z1, mean, sigma)
+        return losses.m2_labeled_loss(nll, losses.gaussian_kl(mu, log_var), self.num_classes)
+
+    def per_class_loss(self, z1, training=False, eps=None):
+        """:math:`\\mathcal L(z_1, y)` for every class y in turn, shape (batch, K) (``eps``:
+        the z2 noise, shape (batch x K, latent_dim), image-major)."""
+        k, batch = self.num_classes, tf.shape(z1)[0]
+        tiled = tf.repeat(z1, k, axis=0)
+        onehot = tf.tile(tf.eye(k), [batch, 1])
+        return tf.reshape(self.class_loss(tiled, onehot, training, eps=eps), [batch, k])
+
+    def objective(self, z_lab, y_lab, z_unl, training=False):
+        labeled = self.class_loss(z_lab, tf.one_hot(y_lab, self.num_classes), training)
+        logits_lab = self.classifier(z_lab, training=training)
+        classification = losses.m2_classification_loss(logits_lab, y_lab, self.alpha)
+        unlabeled = losses.m2_unlabeled_loss(self.per_class_loss(z_unl, training),
+                                             self.classifier(z_unl, training=training))
+        parts = {"labeled": tf.reduce_mean(labeled), "unlabeled": tf.reduce_mean(unlabeled),
+                 "classification": tf.reduce_mean(classification)}
+        return parts["labeled"] + parts["unlabeled"] + parts["classification"], parts, logits_lab
+
+    def train_step(self, batch):
+        rows = batch[0] if isinstance(batch, tuple) else batch
+        idx = keras.random.randint((tf.shape(rows)[0],), 0, self.n_labeled,
+                                   seed=self.seed_generator)
+        y_lab = tf.gather(self.y_labeled, idx)
+        z_lab, z_unl = self._draw(tf.gather(self.rows_labeled, idx)), self._draw(rows)
+        with tf.GradientTape() as tape:
+            loss, parts, logits = self.objective(z_lab, y_lab, z_unl, training=True)
+        self.optimizer.apply_gradients(zip(tape.gradient(loss, self.trainable_weights),
+                                           self.trainable_weights, strict=True))
+        self.trackers["loss"].update_state(loss)
+        for name, value in parts.items():
+            self.trackers[name].update_state(value)
+        hit = tf.equal(tf.argmax(logits, -1, output_type=tf.int32), y_lab)
+        self.trackers["label_acc"].update_state(tf.reduce_mean(tf.cast(hit, tf.float32)))
+        return {name: m.result() for name, m in self.trackers.items()}
+
+    def test_step(self, batch):
+        rows, labels = batch
+        mu, _ = tf.split(rows, 2, axis=-1)
+        pred = tf.argmax(self.classifier(mu), -1, output_type=tf.int32)
+        labels = tf.cast(tf.reshape(labels, [-1]), tf.int32)
+        self.acc_tracker.update_state(tf.reduce_mean(tf.cast(tf.equal(pred, labels), tf.float32)),
+                                      sample_weight=tf.cast(tf.shape(labels)[0], tf.float32))
+        return {"accuracy": self.acc_tracker.result()}
+
+    def call(self, rows, training=False):
+        mu, _ = tf.split(rows, 2, axis=-1)
+        return self.classifier(mu, training=training)
+
+    def predict_classes(self, rows, batch_size: int = 2000) -> np.ndarray:
+        """Classes for M1 rows ``[mu, log_var]`` (the classifier reads the posterior mean)."""
+        rows = np.asarray(rows, np.float32)
+        out = [np.argmax(np.asarray(self(rows[i:i + batch_size])), -1)
+               for i in range(0, len(rows), batch_size)]
+        return np.concatenate(out) if out else np.zeros(0, int)
+
+
+def m1_rows(vae_model, images) -> np.ndarray:
+    """M1's posterior for uint8 ``images`` as rows ``[mu, log_var]`` (what M2 trains on)."""
+    mu, log_var = vae_model.encode(images)
+    return np.concatenate([mu, log_var], axis=1).astype(np.float32)
+
+
+def build_m2(rows_labeled, y_labeled, num_classes: int, *, latent_dim: int = 50,
+             hidden: int = 500, alpha: float = 10.0, lr: float = 3e-4, seed: int = 0) -> M2:
+    """A compiled M2 for M1 rows of width 2 x feature_dim."""
+    keras.utils.set_random_seed(seed)
+    rows_labeled = np.asarray(rows_labeled, np.float32)
+    model = M2(rows_labeled.shape[1] // 2, num_classes, rows_labeled, y_labeled,
+               latent_dim=latent_dim, hidden=hidden, alpha=alpha, seed=seed)
+    model.build()
+    model.compile(keras.optimizers.Adam(lr))
+    model.optimizer.build(model.trainable_weights)
+    return model
+
+
+def train_m2(model: M2, rows_unlabeled, *, epochs: int, batch_size: int = 100,
+             validation=None, seed: int = 0, progress=True, checkpoint_dir=None,
+             resume: bool = False, meta=None, extra_callbacks=()):
+    """Train through the shared loop on unlabeled M1 rows; ``validation=(rows, y)`` logs
+    ``val_accuracy``. Returns the loop's ``Run``."""
+    from augkit import loop
+
+    return loop.fit(model, np.asarray(rows_unlabeled, np.float32), None, scale=None,
+                    epochs=epochs, batch_size=batch_size, validation=validation, seed=seed,
+                    progress=progress, sample_every=False, checkpoint_dir=checkpoint_dir,
+                    resume=resume, meta=meta, extra_callbacks=extra_callbacks)
