@@ -11,6 +11,7 @@ at almost no cost. Introduced in ``notebooks/04_gan_mnist.ipynb``.
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 from keras import layers
 
 
@@ -182,3 +183,69 @@ def build_decoder(latent_dim: int = 16, image_shape=(28, 28, 1), num_classes: in
     logits = layers.Conv2DTranspose(c, 3, strides=2, padding="same", name="logits")(x)
     name = "conditional_decoder" if num_classes else "decoder"
     return keras.Model(inputs if num_classes else z, logits, name=name)
+
+
+class Holder(keras.Model):
+    """A container for a model's networks, so a ``.weights.h5`` holds them and no optimizer
+    state (for shipping). The attribute names are the keys in the file: keep them stable,
+    or shipped files stop loading (VAE: ``encoder``, ``decoder``; semi-supervised GAN:
+    ``generator``, ``ema_discriminator``)."""
+
+    def __init__(self, **networks):
+        super().__init__()
+        for name, net in networks.items():
+            setattr(self, name, net)
+        self.built = True
+
+
+class WeightNormDense(keras.layers.Layer):
+    r"""A dense layer with weight normalisation (Salimans & Kingma 2016):
+
+    .. math::
+        y = \phi\Big(g \odot \frac{x\,V}{\lVert V \rVert_{\text{col}}} + b\Big)
+
+    Each unit's direction :math:`V_{:,j}` and length :math:`g_j` are separate weights.
+    :meth:`initialize_from` sets :math:`g` and :math:`b` so that a batch's
+    pre-activations have mean 0 and standard deviation ``init_scale`` per unit;
+    with ``train_scale=False`` the lengths then stay as set.
+    """
+
+    def __init__(self, units: int, activation=None, train_scale: bool = False,
+                 init_scale: float = 1.0, direction_init=None, **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.train_scale, self.init_scale = units, train_scale, init_scale
+        # The directions' initial length matters although only their direction is used: Adam
+        # moves every entry by about the learning rate, so a direction of longer vectors turns
+        # more slowly. N(0, 0.1) as the authors' D (Glorot for the generator's output layer).
+        self.direction_init = (keras.initializers.get(direction_init) if direction_init
+                               else keras.initializers.RandomNormal(0.0, 0.1))
+        self.activation = keras.activations.get(activation)
+
+    def build(self, input_shape):
+        self.v = self.add_weight(name="v", shape=(input_shape[-1], self.units),
+                                 initializer=self.direction_init)
+        self.g = self.add_weight(name="g", shape=(self.units,), initializer="ones",
+                                 trainable=self.train_scale)
+        self.b = self.add_weight(name="b", shape=(self.units,), initializer="zeros")
+
+    def _direction(self):
+        return self.v / tf.norm(self.v, axis=0, keepdims=True)
+
+    def call(self, x):
+        return self.activation(tf.matmul(x, self._direction()) * self.g + self.b)
+
+    def initialize_from(self, x) -> tf.Tensor:
+        """Data-dependent init from batch ``x``; returns this layer's output on it."""
+        if not self.built:
+            self.build(x.shape)
+        t = tf.matmul(x, self._direction())
+        mean, var = tf.nn.moments(t, axes=[0])
+        g = self.init_scale / tf.sqrt(var + 1e-6)
+        self.g.assign(g)
+        self.b.assign(-mean * g)
+        return self(x)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "train_scale": self.train_scale,
+                "init_scale": self.init_scale,
+                "activation": keras.activations.serialize(self.activation)}

@@ -31,7 +31,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from augkit import data, losses
+from augkit import data, losses, nets
 
 
 def adam(lr: float) -> keras.optimizers.Adam:
@@ -40,59 +40,6 @@ def adam(lr: float) -> keras.optimizers.Adam:
     sqrt(v) + 1e-4: parameters whose gradients are tiny take small steps instead of steps
     of the full learning rate."""
     return keras.optimizers.Adam(lr, beta_1=0.5, epsilon=1e-4)
-
-
-class WeightNormDense(keras.layers.Layer):
-    r"""A dense layer with weight normalisation (Salimans & Kingma 2016):
-
-    .. math::
-        y = \phi\Big(g \odot \frac{x\,V}{\lVert V \rVert_{\text{col}}} + b\Big)
-
-    Each unit's direction :math:`V_{:,j}` and length :math:`g_j` are separate weights.
-    :meth:`initialize_from` sets :math:`g` and :math:`b` so that a batch's
-    pre-activations have mean 0 and standard deviation ``init_scale`` per unit;
-    with ``train_scale=False`` the lengths then stay as set.
-    """
-
-    def __init__(self, units: int, activation=None, train_scale: bool = False,
-                 init_scale: float = 1.0, direction_init=None, **kwargs):
-        super().__init__(**kwargs)
-        self.units, self.train_scale, self.init_scale = units, train_scale, init_scale
-        # The directions' initial length matters although only their direction is used: Adam
-        # moves every entry by about the learning rate, so a direction of longer vectors turns
-        # more slowly. N(0, 0.1) as the authors' D (Glorot for the generator's output layer).
-        self.direction_init = (keras.initializers.get(direction_init) if direction_init
-                               else keras.initializers.RandomNormal(0.0, 0.1))
-        self.activation = keras.activations.get(activation)
-
-    def build(self, input_shape):
-        self.v = self.add_weight(name="v", shape=(input_shape[-1], self.units),
-                                 initializer=self.direction_init)
-        self.g = self.add_weight(name="g", shape=(self.units,), initializer="ones",
-                                 trainable=self.train_scale)
-        self.b = self.add_weight(name="b", shape=(self.units,), initializer="zeros")
-
-    def _direction(self):
-        return self.v / tf.norm(self.v, axis=0, keepdims=True)
-
-    def call(self, x):
-        return self.activation(tf.matmul(x, self._direction()) * self.g + self.b)
-
-    def initialize_from(self, x) -> tf.Tensor:
-        """Data-dependent init from batch ``x``; returns this layer's output on it."""
-        if not self.built:
-            self.build(x.shape)
-        t = tf.matmul(x, self._direction())
-        mean, var = tf.nn.moments(t, axes=[0])
-        g = self.init_scale / tf.sqrt(var + 1e-6)
-        self.g.assign(g)
-        self.b.assign(-mean * g)
-        return self(x)
-
-    def get_config(self):
-        return {**super().get_config(), "units": self.units, "train_scale": self.train_scale,
-                "init_scale": self.init_scale,
-                "activation": keras.activations.serialize(self.activation)}
 
 
 class SemiDiscriminator(keras.Model):
@@ -109,9 +56,9 @@ class SemiDiscriminator(keras.Model):
         self.noise = [keras.layers.GaussianNoise(input_noise, seed=seed)]
         self.dense = []
         for i, units in enumerate(self.hidden):
-            self.dense.append(WeightNormDense(units, "relu"))
+            self.dense.append(nets.WeightNormDense(units, "relu"))
             self.noise.append(keras.layers.GaussianNoise(hidden_noise, seed=seed + 1 + i))
-        self.out = WeightNormDense(num_classes, train_scale=True)
+        self.out = nets.WeightNormDense(num_classes, train_scale=True)
 
     def features_and_logits(self, x, training=False):
         h = self.noise[0](self.flatten(x), training=training)
@@ -142,7 +89,7 @@ def build_semi_generator(latent_dim: int, image_shape, hidden=(500, 500)) -> ker
         h = keras.layers.Dense(units, use_bias=False)(h)
         h = keras.layers.BatchNormalization(scale=False)(h)
         h = keras.layers.Activation("softplus")(h)
-    h = WeightNormDense(int(np.prod(image_shape)), "sigmoid", train_scale=True,
+    h = nets.WeightNormDense(int(np.prod(image_shape)), "sigmoid", train_scale=True,
                         direction_init="glorot_uniform")(h)
     return keras.Model(z, keras.layers.Reshape(tuple(image_shape))(h), name="generator")
 
@@ -289,11 +236,11 @@ class SemiSupervisedGAN(keras.Model):
     def save_networks(self, path) -> None:
         """G and D's weight average into one ``.weights.h5``: what a shipped model needs to
         classify and to sample (D itself and the optimizers stay in checkpoints)."""
-        _Pair(self.generator, self.ema_discriminator).save_weights(path)
+        nets.Holder(generator=self.generator, ema_discriminator=self.ema_discriminator).save_weights(path)
 
     def load_networks(self, path) -> None:
         """Load a file written by :meth:`save_networks`."""
-        _Pair(self.generator, self.ema_discriminator).load_weights(path)
+        nets.Holder(generator=self.generator, ema_discriminator=self.ema_discriminator).load_weights(path)
 
     def sample(self, n: int, labels=None, seed: int | None = None) -> np.ndarray:
         """``n`` generated images, uint8 (n, H, W, C), deterministic under ``seed``."""
@@ -302,15 +249,6 @@ class SemiSupervisedGAN(keras.Model):
         z = np.random.default_rng(seed).uniform(size=(int(n), self.latent_dim))
         out = self.generator(z.astype(np.float32), training=False)
         return data.from_unit(out)
-
-
-class _Pair(keras.Model):
-    """A container holding only G and D's average, so their file holds nothing else."""
-
-    def __init__(self, generator, ema_discriminator):
-        super().__init__()
-        self.generator, self.ema_discriminator = generator, ema_discriminator
-        self.built = True
 
 
 def build_ssgan(dataset: str, x_labeled=None, y_labeled=None, x_unlabeled=None, *,

@@ -85,8 +85,9 @@ def train_model(kind: str, dataset: str, *, name: str, out_dir, quick: bool, epo
                 batch_size: int | None = None, seed: int = 0, data_dir=None, checkpoint_dir=None,
                 resume: bool = False, command: str = "", progress: bool = True,
                 **options) -> dict:
-    """Train a model of ``kind`` (``gan``, ``vae`` or ``classifier``), measure it, save it
-    and register it in ``out_dir``'s manifest; return its manifest entry.
+    """Train a model of ``kind`` (``gan``, ``vae``, ``classifier`` or ``ssgan``, the
+    semi-supervised GAN), measure it, save it and register it in ``out_dir``'s manifest;
+    return its manifest entry.
 
     ``options``: ``conditional``, ``latent_dim``, ``width``, ``loss`` (GAN), ``beta``,
     ``likelihood``, ``sigma`` (VAE), ``labels_per_class`` (semi-supervised GAN: the labeled
@@ -158,6 +159,11 @@ def _save(kind: str, model, path: Path) -> None:
         files.save_weights(model, path)
 
 
+def _final_logs(run) -> dict:
+    """Every logged metric's value after the last epoch (for the manifest)."""
+    return {k: round(float(v[-1]), 4) for k, v in run.history.history.items()}
+
+
 def _fit_generative(kind, model, x, y, xt, yt, *, epochs, quick, seed, batch_size,
                     checkpoint_dir, resume, meta, progress) -> dict:
     from augkit import loop
@@ -172,7 +178,7 @@ def _fit_generative(kind, model, x, y, xt, yt, *, epochs, quick, seed, batch_siz
         raise RuntimeError(run.guard.message)
     measured = measure_generative(model, kind, meta["dataset"], xt, yt,
                                   n=500 if quick else 5000, seed=seed)
-    final = {k: round(float(v[-1]), 4) for k, v in run.history.history.items()}
+    final = _final_logs(run)
     return {"seconds": run.seconds, "metrics": measured, "record": run.record(),
             "extra": {"final_logs": final}}
 
@@ -197,7 +203,7 @@ def _fit_ssgan(dataset, x, y, xt, yt, o, *, epochs, quick, seed, batch_size, che
     measured = {"test_accuracy": round(model.accuracy(xt, yt), 4),
                 "test_accuracy_no_average": round(model.accuracy(xt, yt, average=False), 4),
                 **evaluate_generator(model, dataset, xt, n=500 if quick else 5000, seed=seed)}
-    final = {k: round(float(v[-1]), 4) for k, v in run.history.history.items()}
+    final = _final_logs(run)
     return model, {"seconds": run.seconds, "metrics": measured, "record": run.record(),
                    "extra": {"final_logs": final, "labeled_images": len(xl),
                              "curve_images": f"test images {len(xt) - n_curve}-{len(xt) - 1}"}}

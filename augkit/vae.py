@@ -28,7 +28,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from augkit import data, losses
+from augkit import data, losses, nets
 
 
 def to_unit_float(images) -> np.ndarray:
@@ -193,11 +193,11 @@ class VAE(keras.Model):
 
     def save_networks(self, path) -> None:
         """Encoder and decoder weights into one ``.weights.h5`` (no optimizer state: for shipping)."""
-        _Networks(self.encoder, self.decoder).save_weights(path)
+        nets.Holder(encoder=self.encoder, decoder=self.decoder).save_weights(path)
 
     def load_networks(self, path) -> None:
         """Load a file written by :meth:`save_networks`."""
-        _Networks(self.encoder, self.decoder).load_weights(path)
+        nets.Holder(encoder=self.encoder, decoder=self.decoder).load_weights(path)
 
     def kl_per_dimension(self, images, labels=None) -> np.ndarray:
         """Mean KL of each latent dimension over ``images`` (nats). A dimension near 0 is
@@ -225,15 +225,6 @@ class ConditionalVAE(VAE):
         x, labels = inputs
         mu, _ = self._encode(x, labels, training)
         return self._decode(mu, labels, training)
-
-
-class _Networks(keras.Model):
-    """A container that holds only the two networks, so their file holds no optimizer."""
-
-    def __init__(self, encoder, decoder):
-        super().__init__()
-        self.encoder, self.decoder = encoder, decoder
-        self.built = True
 
 
 def build_vae(dataset: str = "mnist", conditional: bool = False, latent_dim: int = 16, *,

@@ -4,7 +4,7 @@ init, one training step against the update rules (D, G, the weight average), res
 import numpy as np
 import pytest
 
-from augkit import checkpoints, ssgan
+from augkit import checkpoints, nets, ssgan
 
 HIDDEN = (32, 16)
 
@@ -18,7 +18,7 @@ def _tiny(tiny_data, seed=0, **kw):
 def test_weight_norm_dense_is_its_equation_and_the_init_standardises_a_batch():
     rng = np.random.default_rng(0)
     x = rng.normal(2.0, 3.0, (256, 12)).astype(np.float32)
-    layer = ssgan.WeightNormDense(5, "relu", init_scale=0.5)
+    layer = nets.WeightNormDense(5, "relu", init_scale=0.5)
     layer.build(x.shape)
     v = layer.v.numpy()
     layer.g.assign(np.arange(1, 6, dtype=np.float32))
@@ -39,7 +39,7 @@ def test_output_layer_scales_train_and_hidden_ones_do_not(tiny_data):
     d = model.discriminator
     assert all(not layer.g.trainable for layer in d.dense) and d.out.g.trainable
     gen_out = model.generator.layers[-2]
-    assert isinstance(gen_out, ssgan.WeightNormDense) and gen_out.g.trainable
+    assert isinstance(gen_out, nets.WeightNormDense) and gen_out.g.trainable
 
 
 def test_discriminator_init_gives_every_hidden_layer_unit_scale_pre_activations(tiny_data):
