@@ -228,7 +228,8 @@ def cmd_study(args) -> int:
 
     res = study.run_study(args.dataset, args.preset, args.setting, out_dir=args.out,
                           resume=args.resume, jobs=args.jobs, shard_spec=args.shard,
-                          data_dir=args.data_dir, report=False)
+                          data_dir=args.data_dir, report=False,
+                          only=tuple(args.only.split(",")) if args.only else None)
     print(f"{res['done']} of {res['total']} runs finished ({res['new']} new); results: "
           f"{res['results']}")
     written = study.write_study_report(args.out)
@@ -298,12 +299,16 @@ def build_parser() -> argparse.ArgumentParser:
                          "every size and ratio (hours)")
     st.add_argument("--setting", choices=["fair", "pool", "leaky"], default="fair",
                     help="fair: generators see only the labeled subset; pool: also the "
-                         "unlabeled images (pseudo-labels); leaky: the shipped generators, "
-                         "trained on every label")
+                         "unlabeled images (pseudo-labels, the semi-supervised GAN, "
+                         "pseudo-labelling); leaky: the shipped generators, trained on every "
+                         "label")
     st.add_argument("--out", default="runs/study", help="results and report folder")
     st.add_argument("--resume", action="store_true", help="continue the study in --out")
     st.add_argument("--jobs", type=int, default=1, help="worker processes")
     st.add_argument("--shard", help="run only slice i of n of the grid, e.g. 2/4")
+    st.add_argument("--only", metavar="STRATEGY[,...]",
+                    help="run only these strategies, e.g. ssgan,pseudo_label (--resume "
+                         "without it adds the rest)")
     st.add_argument("--data-dir")
     st.set_defaults(func=cmd_study)
     sa = sub.add_parser("sample", help="write generated images (x) and labels (y) to an .npz")

@@ -14,6 +14,8 @@
   augmentation on top; ``gan_screened`` GAN images kept only when a classifier trained
   on the subset alone agrees with their label at confidence >= 0.5; ``synthetic_only``
   generated images alone (Classification Accuracy Score, Ravuri & Vinyals 2019);
+  ``ssgan`` and ``pseudo_label`` (pool setting only) learn from the unlabeled pool
+  itself: the semi-supervised GAN and one round of self-training (:mod:`augkit.semi`);
 * *settings* say where a generator comes from: ``fair``, trained on the cell's subset
   only (the honest question); ``leaky``, the shipped generators trained on every
   labeled training image, run only to show how leakage inflates gains;
@@ -39,10 +41,10 @@ from pathlib import Path
 
 import numpy as np
 
-from augkit import data, datasets, files
+from augkit import data, datasets, files, semi
 
 STRATEGIES = ("real", "classic", "gan", "vae", "classic+gan", "classic+vae", "gan_screened",
-              "synthetic_only")
+              "synthetic_only", *semi.STRATEGIES)
 SYNTHETIC = ("gan", "vae", "classic+gan", "classic+vae", "gan_screened")
 SETTINGS = ("fair", "pool", "leaky")
 # In the pool setting every generated image is pseudo-labelled and screened by the subset
@@ -60,7 +62,9 @@ class Preset:
     ``ratios`` are swept for the strategies in ``sweep`` at the sizes in ``sweep_sizes``
     (``None``: every size); every other synthetic run uses one generated image per real
     image (ratio 1). ``strategies`` are the synthetic strategies run (real-only, classic
-    and synthetic-only always run)."""
+    and synthetic-only always run). ``semi`` are the pool setting's semi-supervised
+    strategies (:mod:`augkit.semi`); the semi-supervised GAN, 20 minutes a seed, runs only
+    at ``semi_sizes`` (``None``: every size), for ``semi_epochs`` epochs over the pool."""
 
     sizes: tuple[int, ...]
     ratios: tuple[float, ...]
@@ -71,6 +75,9 @@ class Preset:
     sweep: tuple[str, ...] = ("gan",)
     sweep_sizes: tuple[int, ...] | None = None
     strategies: tuple[str, ...] = SYNTHETIC
+    semi: tuple[str, ...] = ()
+    semi_sizes: tuple[int, ...] | None = None
+    semi_epochs: int = 1
 
 
 # Sizing the full grid (2-core CPU, standard classifier budget: MNIST width 24 with batch
@@ -99,12 +106,16 @@ _FULL = ("gan", "vae", "classic+gan", "gan_screened")
 # real-only run is the judge) + 5 GANs. Measured on a quiet machine with --jobs 2
 # (2026-12-07): 34 min 23 s of wall time, 3,367 s of CPU. "extended" is the issue's whole grid.
 _CIFAR_FULL = ("gan", "classic+gan")
+# The pool setting's semi-supervised runs (augkit.semi) on MNIST at 10 labels per class, the
+# published anchors' setting: 36 epochs of the semi-supervised GAN is its budget of 20
+# minutes per seed (an epoch, 600 steps, takes 31 s alone on the 2-core CPU).
+_SEMI = ("ssgan", "pseudo_label")
 PRESETS = {
-    ("mnist", "quick"): Preset((10,), (1.0,), (0, 1, 2), 60, 2000, True, ()),
+    ("mnist", "quick"): Preset((10,), (1.0,), (0, 1, 2), 60, 2000, True, (), semi=_SEMI),
     ("mnist", "full"): Preset((10, 100), (0.5, 1.0, 2.0, 4.0), (0, 1, 2, 3, 4), 1500, None,
-                              False, ("gan",), (10,), _FULL),
+                              False, ("gan",), (10,), _FULL, _SEMI, (10,), 36),
     ("mnist", "extended"): Preset((10, 50, 100, 500), (0.5, 1.0, 2.0, 4.0), (0, 1, 2, 3, 4),
-                                  1500, None, False, SYNTHETIC),
+                                  1500, None, False, SYNTHETIC, semi=_SEMI, semi_epochs=36),
     ("cifar10", "quick"): Preset((20,), (1.0,), (0, 1, 2), 60, 2000, True, ()),
     ("cifar10", "full"): Preset((100,), (1.0,), (0, 1, 2, 3, 4), 1500, None, False, (),
                                 None, _CIFAR_FULL),
@@ -147,6 +158,9 @@ def grid(dataset: str, setting: str, preset: Preset) -> list[Run]:
             runs += [Run(dataset, setting, n, s, r, seed) for s in strategies_for(setting, preset)
                      for r in (preset.ratios if s in sweep else (1.0,))]
             runs.append(Run(dataset, setting, n, "synthetic_only", 1.0, seed))
+            if setting == "pool":
+                runs += [Run(dataset, setting, n, s, semi.RATIOS[s], seed) for s in preset.semi
+                         if s != "ssgan" or preset.semi_sizes is None or n in preset.semi_sizes]
     return runs
 
 
@@ -211,6 +225,7 @@ class _Context:
             xt, yt = xt[idx], yt[idx]
         self.xt, self.yt = xt, yt
         self.dataset, self.preset, self.out_dir = dataset, preset, out_dir
+        self.data_dir = data_dir
         self._generators: dict = {}
         self._judges: dict = {}
 
@@ -341,8 +356,10 @@ def _softmax(logits):
 
 def execute(ctx: _Context, run: Run, progress: bool = False) -> dict:
     """Build the run's training set, train the classifier, and return its results row."""
-    from augkit import augment, classify
+    from augkit import augment
 
+    if run.strategy in semi.STRATEGIES:
+        return _row(ctx, run, semi.execute(ctx, run, progress))
     start = time.perf_counter()
     xs, ys = ctx.subset(run.n_per_class, run.seed)
     spec = datasets.get(run.dataset)
@@ -383,17 +400,29 @@ def execute(ctx: _Context, run: Run, progress: bool = False) -> dict:
             res = {"test_acc": None, "train_acc": None}
         else:
             res = ctx.train(x_train, y_train, run.seed, augmenter=aug, progress=progress)
+    return _row(ctx, run, {
+        "test_acc": res["test_acc"], "train_acc": res["train_acc"],
+        "train_images": int(len(x_train)), "kept_share": kept_share,
+        "skipped": None if len(x_train) else "screening kept no generated image",
+        "seconds": res["seconds"] if run.strategy == "real" else time.perf_counter() - start})
+
+
+def _row(ctx: _Context, run: Run, res: dict) -> dict:
+    """A results-file row: the run, its numbers (``res``) and everything needed to redo it."""
+    from augkit import classify
+
+    spec = datasets.get(run.dataset)
+    extra = {k: v for k, v in res.items() if k not in (
+        "test_acc", "train_acc", "train_images", "kept_share", "skipped", "seconds")}
     return {"run_id": run_id(run), **asdict(run), "test_acc": _round(res["test_acc"]),
             "train_acc": _round(res["train_acc"]), "val_acc": None,
-            "skipped": None if len(x_train) else "screening kept no generated image",
-            "kept_share": None if kept_share is None else round(kept_share, 4),
-            "train_images": int(len(x_train)),
-            "seconds": round(res["seconds"] if run.strategy == "real"
-                             else time.perf_counter() - start, 2),
+            "skipped": res.get("skipped"),
+            "kept_share": None if res["kept_share"] is None else round(res["kept_share"], 4),
+            "train_images": res["train_images"], "seconds": round(res["seconds"], 2),
             "config": {**asdict(ctx.preset), "screen_confidence": SCREEN_CONFIDENCE,
                        "test_images": int(len(ctx.yt)), "classifier_width": spec.classifier_width,
                        "budget": asdict(classify.budget_for(run.dataset, ctx.preset.quick))},
-            "versions": _versions(), "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}
+            "versions": _versions(), "finished": time.strftime("%Y-%m-%dT%H:%M:%S"), **extra}
 
 
 def _round(value):
@@ -480,7 +509,8 @@ def live_preset(dataset: str, quick: bool) -> Preset:
 def run_study(dataset: str = "mnist", preset: str | Preset = "quick", setting: str = "fair", *,
               out_dir="runs/study", resume: bool = False, jobs: int = 1,
               shard_spec: str | None = None, data_dir=None, progress: bool = True,
-              max_runs: int | None = None, report: bool = True) -> dict:
+              max_runs: int | None = None, report: bool = True,
+              only: tuple[str, ...] | None = None) -> dict:
     """Run (or resume) the study's grid and write its results and report into ``out_dir``.
 
     First the cells' prerequisites (each cell's real-only classifier, which is also its
@@ -489,7 +519,8 @@ def run_study(dataset: str = "mnist", preset: str | Preset = "quick", setting: s
     Real-only and classic runs do not depend on the setting: when another setting's results
     in ``out_dir`` already hold one, it is copied (``copied_from``) instead of trained again.
     ``max_runs`` stops after that many runs (a study cut short on purpose; ``resume``
-    continues it). Returns ``{"results": path, "done": n, "total": n, "new": n,
+    continues it). ``only`` runs just those strategies of the grid (``--resume`` without it
+    adds the rest later). Returns ``{"results": path, "done": n, "total": n, "new": n,
     "report": {...}}``.
     """
     from tqdm.auto import tqdm
@@ -506,6 +537,12 @@ def run_study(dataset: str = "mnist", preset: str | Preset = "quick", setting: s
     if jobs < 1:
         raise ValueError(f"--jobs must be at least 1, got {jobs}")
     runs = shard(grid(dataset, setting, p), shard_spec)
+    if only:
+        unknown = sorted(set(only) - set(STRATEGIES))
+        if unknown:
+            raise ValueError(f"--only: unknown strateg{'ies' if len(unknown) > 1 else 'y'} "
+                             f"{', '.join(unknown)}; choose from {', '.join(STRATEGIES)}")
+        runs = [r for r in runs if r.strategy in only]
     out_dir = train.check_writable(out_dir, "--out")
     path = results_path(out_dir, setting, shard_spec)
     if path.exists() and not resume:
@@ -597,8 +634,8 @@ def _prepare_tasks(todo: list[Run]) -> list[tuple[str, Run]]:
         if r.strategy == "real" or r.strategy == "gan_screened" or (
                 r.setting == "pool" and r.strategy != "classic"):
             tasks.add(("judge", Run(r.dataset, r.setting, r.n_per_class, "judge", 0.0, r.seed)))
-        if r.strategy in SETTING_ONLY or r.setting == "leaky":
-            continue
+        if r.strategy in SETTING_ONLY or r.setting == "leaky" or r.strategy in semi.STRATEGIES:
+            continue  # a semi-supervised GAN is trained by its own run
         kind = "vae" if r.strategy.endswith("vae") else "gan"
         n = 0 if r.setting == "pool" else r.n_per_class
         tasks.add((kind, Run(r.dataset, r.setting, n, "generator", 0.0, r.seed)))

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from augkit import study
+from augkit import semi, study
 
 
 def test_grid_has_every_strategy_once_per_cell_and_ratio():
@@ -17,7 +17,9 @@ def test_grid_has_every_strategy_once_per_cell_and_ratio():
     assert len(ids) == len(set(ids))
     per_cell = 2 + len(study.SYNTHETIC) * len(preset.ratios) + 1
     assert len(runs) == len(preset.sizes) * len(preset.seeds) * per_cell
-    assert {r.strategy for r in runs} == set(study.STRATEGIES)
+    assert {r.strategy for r in runs} == set(study.STRATEGIES) - set(semi.STRATEGIES)
+    pool = study.grid("mnist", "pool", preset)  # the semi-supervised runs: pool setting only
+    assert {r.strategy for r in pool} >= set(semi.STRATEGIES)
     with pytest.raises(ValueError, match="setting must be one of"):
         study.grid("mnist", "sloppy", preset)
 

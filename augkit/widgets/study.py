@@ -151,3 +151,39 @@ class ResultsExplorer(LiveFigure):
         right.set_xlabel("paired gain over real-only (points, 95 % CI)")
         right.set_title(f"every strategy, {state['setting']} setting", fontsize=9)
         right.grid(alpha=0.3, axis="x")
+
+
+class RoutesByLabels(LiveFigure):
+    """A slider over the labeled images per class of the shipped results: every route to a
+    better classifier at that size (:func:`augkit.semi.comparison`), one bar each.
+    Introduced in ``notebooks/09_semi_supervised.ipynb``."""
+
+    figsize = (9.0, 4.2)
+
+    def __init__(self, rows, dataset: str = "mnist"):
+        from augkit import semi
+
+        self.rows, self.dataset = _ok(rows), dataset
+        sizes = sorted({r["n_per_class"] for r in self.rows if r["dataset"] == dataset
+                        and semi.comparison(self.rows, dataset, r["n_per_class"])})
+        if not sizes:
+            raise ValueError(f"no {dataset} results to show: run `augkit study` first")
+        slider = W.SelectionSlider(options=sizes, value=sizes[0], description="labels / class",
+                                   continuous_update=False, style={"description_width": "110px"})
+        super().__init__({"n_per_class": slider})
+
+    def compute(self, n_per_class):
+        from augkit import semi
+
+        return {"n_per_class": n_per_class,
+                "lines": semi.comparison(self.rows, self.dataset, n_per_class)}
+
+    def draw(self, fig, state):
+        from augkit import semi
+
+        semi.draw_routes(fig.subplots(), state["lines"], self.dataset, state["n_per_class"])
+
+    def describe(self, state):
+        best = max(state["lines"], key=lambda ln: ln["acc"].mean)
+        return (f"{state['n_per_class']} labels per class: best route <b>{best['label']}</b>, "
+                f"{100 * best['acc'].mean:.1f} % ({best['n_seeds']} seeds)")
