@@ -94,3 +94,18 @@ def test_resume_restores_the_classifier_encoder_and_decoder(tmp_path):
     for a, b in zip(first.weights, second.weights, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert int(second.optimizer.iterations) == 4
+
+
+def test_m1_is_a_dense_vae_whose_rows_are_its_posterior(tiny_data):
+    x, _ = tiny_data
+    m1 = ssvae.build_m1(latent_dim=5, hidden=16, seed=0)
+    rows = ssvae.m1_rows(m1, x[:7])
+    assert rows.shape == (7, 10) and np.isfinite(rows).all()
+    # log_var starts at 0 (the prior's scale) because its layer is zero-initialised
+    assert np.allclose(rows[:, 5:], 0.0)
+    from augkit import vae
+
+    history, _, _ = vae.train_vae(m1, x[:256], epochs=3, batch_size=32, progress=False,
+                                  sample_every=False)
+    loss = history.history["loss"]
+    assert loss[-1] < loss[0]  # it learns: the negative ELBO falls
