@@ -10,12 +10,15 @@ pseudo-labelled), two strategies learn from the pool directly:
   One model per (subset size, seed), trained with ``augkit train ssgan`` settings and kept
   in the study folder (``semi/``), so a resumed study does not train it again. Its budget is
   :attr:`augkit.study.Preset.semi_epochs` epochs over the pool.
-* ``pseudo_label``: the non-generative reference. The cell's judge (the classifier trained
-  on the subset alone) labels real pool images; those it gives its top class with
+* ``pseudo_label``: the non-generative reference, as strong as the subset allows. The best
+  classifier the labels alone give (the standard classifier with classic augmentation,
+  the study's ``classic`` run) labels real pool images; those it gives its top class with
   probability >= :data:`augkit.study.SCREEN_CONFIDENCE` are kept, class-balanced,
-  :data:`PSEUDO_RATIO` per labeled image, and the standard classifier trains on the subset
-  plus them with classic augmentation. One round of self-training (Lee 2013), fixed in
-  advance like every other choice of the study.
+  :data:`PSEUDO_RATIO` per labeled image, and a fresh classifier trains on the subset plus
+  them, again with classic augmentation. One round of self-training (Lee 2013), fixed in
+  advance like every other choice of the study. (The first version used the real-only
+  judge, 84 % accurate at 10 labels per class: 14 % of its pseudo-labels were wrong and the
+  result fell below classic augmentation alone; a baseline is tuned as hard as the method.)
 
 Introduced in ``notebooks/09_semi_supervised.ipynb``.
 """
@@ -90,20 +93,21 @@ def execute(ctx, run, progress: bool = False) -> dict:
                           "curve": _curve(ctx.out_dir / "semi", entry)}}
     if run.strategy != "pseudo_label":
         raise ValueError(f"not a semi-supervised strategy: {run.strategy!r}")
-    judge = ctx.judge(run.n_per_class, run.seed)[0]
+    classic = augment.Augmenter(augment.default_config(run.dataset), seed=run.seed)
+    labeller = ctx.train(xs, ys, run.seed, augmenter=classic, progress=progress)
+    judge = labeller["model"]
     order = np.random.default_rng(20_000 + run.seed).permutation(len(ctx.x))
     idx, labels, kept = pseudo_label(judge, ctx.x[order], int(round(run.ratio * len(xs))),
                                      datasets.get(run.dataset).num_classes)
     x_train = np.concatenate([xs, ctx.x[order[idx]]])
     y_train = np.concatenate([ys, labels.astype(ys.dtype)])
-    res = ctx.train(x_train, y_train, run.seed, progress=progress,
-                    augmenter=augment.Augmenter(augment.default_config(run.dataset),
-                                                seed=run.seed))
+    res = ctx.train(x_train, y_train, run.seed, progress=progress, augmenter=classic)
     # Reported, never used: the run itself reads no pool label.
     right = float(np.mean(ctx.y[order[idx]] == labels)) if len(idx) else None
     return {"test_acc": res["test_acc"], "train_acc": res["train_acc"],
             "train_images": int(len(x_train)), "kept_share": kept,
-            "seconds": time.perf_counter() - start, "pseudo_label_accuracy": right}
+            "seconds": time.perf_counter() - start, "pseudo_label_accuracy": right,
+            "labeller": {"strategy": "classic", "test_acc": round(labeller["test_acc"], 5)}}
 
 
 def pseudo_label(judge, images, need: int, num_classes: int, batch: int = 2000):

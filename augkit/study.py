@@ -632,7 +632,7 @@ def _prepare_tasks(todo: list[Run]) -> list[tuple[str, Run]]:
     tasks = set()
     for r in todo:
         if r.strategy == "real" or r.strategy == "gan_screened" or (
-                r.setting == "pool" and r.strategy != "classic"):
+                r.setting == "pool" and r.strategy not in ("classic", *semi.STRATEGIES)):
             tasks.add(("judge", Run(r.dataset, r.setting, r.n_per_class, "judge", 0.0, r.seed)))
         if r.strategy in SETTING_ONLY or r.setting == "leaky" or r.strategy in semi.STRATEGIES:
             continue  # a semi-supervised GAN is trained by its own run

@@ -70,6 +70,8 @@ def test_pool_study_trains_an_ssgan_once_and_pseudo_labels(tmp_path, monkeypatch
     kept = pl["train_images"] - 30
     assert 0 < kept <= 30 * semi.PSEUDO_RATIO and 0 < pl["kept_share"] <= 1
     assert 0 <= pl["pseudo_label_accuracy"] <= 1 and 0 <= pl["test_acc"] <= 1
+    assert pl["labeller"]["strategy"] == "classic"  # the best subset-only classifier labels
+    assert not (out / "judges").exists()  # no real-only judge is needed for either route
     model = out / "semi" / (semi.model_name("mnist", 3, 0, 1) + ".weights.h5")
     assert model.is_file()
     stamp = model.stat().st_mtime_ns
