@@ -110,10 +110,13 @@ class DivergenceGuard(keras.callbacks.Callback):
     is snapshotted at the start and after every healthy epoch: the weights, the
     optimizer's slots (Adam's moments hold the NaN too, and would re-poison restored
     weights at the next step) and the random generators. The :class:`Checkpointer` never
-    writes an epoch on which the guard fired.
+    writes an epoch on which the guard fired. ``collapse_gap=None`` keeps only the
+    non-finite check: for a generator trained by feature matching (the semi-supervised
+    GAN), whose gradient does not pass through D's verdict, a winning D is no dead end.
     """
 
-    def __init__(self, patience: int = 200, collapse_gap: float = 0.98, verbose: bool = True):
+    def __init__(self, patience: int = 200, collapse_gap: float | None = 0.98,
+                 verbose: bool = True):
         super().__init__()
         self.patience, self.collapse_gap, self.verbose = patience, collapse_gap, verbose
         self.message: str | None = None
@@ -140,6 +143,8 @@ class DivergenceGuard(keras.callbacks.Callback):
         bad = [k for k, v in logs.items() if not math.isfinite(float(v))]
         if bad:
             return self._stop(f"non-finite {', '.join(bad)} at step {batch + 1} of this epoch")
+        if self.collapse_gap is None:
+            return
         gap = float(logs.get("d_real", 0.5)) - float(logs.get("d_fake", 0.5))
         self._bad = self._bad + 1 if gap > self.collapse_gap else 0
         if self._bad >= self.patience:

@@ -73,7 +73,9 @@ def fit(model, x, y=None, *, scale: str, epochs: int, batch_size: int = 64,
         with_labels = conditional or getattr(model, "classifies", False)
         val = data.make_dataset(validation[0], validation[1] if with_labels else None,
                                 batch_size=500, shuffle=False, scale=scale)
-    run = Run(callbacks.EpochLog(), callbacks.SampleRecorder(), callbacks.DivergenceGuard(),
+    # A model may say when its discriminator has "won" (None: never a dead end for it).
+    guard = callbacks.DivergenceGuard(collapse_gap=getattr(model, "collapse_gap", 0.98))
+    run = Run(callbacks.EpochLog(), callbacks.SampleRecorder(), guard,
               callbacks.StepHistory(every=step_every))
     recorders = [run.recorder, run.steps, run.history]
     for cb in recorders:

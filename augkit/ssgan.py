@@ -102,6 +102,12 @@ class SemiSupervisedGAN(keras.Model):
     :meth:`predict_classes` (the weight average by default).
     """
 
+    # The divergence guard's "D has won" test does not apply: G learns by feature matching,
+    # whose gradient does not pass through D's verdict, so a D that calls every sample fake
+    # still leaves G a signal. Measured: seeds 1-3 were stopped at epochs 2-4 with D(G(z))
+    # near 0.005 while D(x) was 0.99. Non-finite losses still stop training.
+    collapse_gap = None
+
     conditional = False
     classifies = True  # the training loop passes validation labels to test_step
 

@@ -120,3 +120,25 @@ def test_sampling_is_uint8_in_range_and_deterministic(tiny_data):
     with pytest.raises(ValueError, match="positive integer"):
         model.sample(0)
     assert model.predict_classes(tiny_data[0][:7]).shape == (7,)
+
+
+def test_a_winning_discriminator_does_not_stop_feature_matching_but_nan_does(tiny_data):
+    """G learns by feature matching, whose gradient does not pass through D's verdict: the
+    guard's "D has won" test is off for this model (seeds 1-3 were stopped by it at epoch
+    2-4 of the full run), its non-finite test is not."""
+    from augkit import callbacks, loop
+
+    model = _tiny(tiny_data)
+    assert model.collapse_gap is None
+    x, _ = tiny_data
+    run = loop.fit(model, x, None, scale="unit", epochs=1, batch_size=20, steps_per_epoch=1,
+                   progress=False, sample_every=False)
+    guard = run.guard
+    assert guard.collapse_gap is None
+    guard.on_train_begin()
+    for step in range(300):
+        guard.on_train_batch_end(step, {"d_real": 0.999, "d_fake": 0.001, "fm_loss": 20.0})
+    assert guard.message is None and not model.stop_training
+    guard.on_train_batch_end(0, {"d_real": 0.9, "d_fake": 0.1, "fm_loss": float("nan")})
+    assert model.stop_training and "non-finite fm_loss" in guard.message
+    assert callbacks.DivergenceGuard().collapse_gap == 0.98  # every other GAN keeps it
