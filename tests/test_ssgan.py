@@ -142,3 +142,19 @@ def test_a_winning_discriminator_does_not_stop_feature_matching_but_nan_does(tin
     guard.on_train_batch_end(0, {"d_real": 0.9, "d_fake": 0.1, "fm_loss": float("nan")})
     assert model.stop_training and "non-finite fm_loss" in guard.message
     assert callbacks.DivergenceGuard().collapse_gap == 0.98  # every other GAN keeps it
+
+
+def test_paper_adam_matches_the_authors_update_rule():
+    """theta <- theta - lr * m_hat / sqrt(v_hat + eps), written out with numpy for 3 steps."""
+    import keras
+
+    opt = ssgan.adam(0.01)
+    w = keras.Variable(np.array([0.5, -1.0, 2e-4], np.float32))
+    ref, m, v = w.numpy().astype(np.float64), 0.0, 0.0
+    for t, grad in enumerate(([1e-4, -2.0, 3e-5], [2e-4, 1.0, -1e-5], [-1e-4, 0.5, 2e-5]), 1):
+        g = np.array(grad)
+        opt.apply_gradients([(np.asarray(g, np.float32), w)])
+        m = 0.5 * m + 0.5 * g
+        v = 0.999 * v + 0.001 * g ** 2
+        ref = ref - 0.01 * (m / (1 - 0.5 ** t)) / np.sqrt(v / (1 - 0.999 ** t) + 1e-8)
+        assert np.allclose(w.numpy(), ref, rtol=1e-5, atol=1e-7), t
