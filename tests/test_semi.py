@@ -30,6 +30,7 @@ def test_grid_runs_semi_strategies_only_in_the_pool_setting():
     for setting in ("fair", "leaky"):
         assert not {r.strategy for r in study.grid("mnist", setting, p)} & set(semi.STRATEGIES)
     assert {"ssgan", "pseudo_label"} <= set(study.PRESETS[("mnist", "full")].semi)
+    assert semi.CONFIDENCE == study.SCREEN_CONFIDENCE  # one threshold, fixed in advance
 
 
 def test_pseudo_label_keeps_confident_images_class_balanced():
