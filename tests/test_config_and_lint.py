@@ -106,5 +106,6 @@ def test_every_notebook_links_the_glossary_and_it_defines_the_course_terms():
     for term in ("GAN", "discriminator", "logit", "JSD", "ELBO", "KL divergence", "reparameterization",
                  "mode collapse vs mode dropping", "posterior collapse", "active units",
                  "rate and distortion", "domain-FID", "label consistency", "CAS",
-                 "precision and recall", "leakage", "projection discriminator"):
+                 "precision and recall", "leakage", "projection discriminator",
+                 "feature matching", "pseudo-labelling", "semi-supervised learning"):
         assert any(d.startswith(term.lower()) for d in defined), term
