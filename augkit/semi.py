@@ -193,6 +193,7 @@ def fig_routes(rows, dataset: str = "mnist", n_per_class: int = 10):
 def draw_routes(ax, lines, dataset: str, n_per_class: int) -> None:
     """One horizontal bar per line of :func:`comparison`, into ``ax``."""
     colors = {"fair": "tab:blue", "leaky": "tab:red", "pool": "tab:green"}
+    left = max(0.0, min(100 * ln["acc"].low for ln in lines) - 5)
     for i, line in enumerate(lines):
         acc = line["acc"]
         color = "0.35" if line["strategy"] in ("real", "classic") else colors[line["setting"]]
@@ -200,14 +201,17 @@ def draw_routes(ax, lines, dataset: str, n_per_class: int) -> None:
         ax.errorbar(100 * acc.mean, i, xerr=[[100 * (acc.mean - acc.low)],
                                              [100 * (acc.high - acc.mean)]],
                     color="black", capsize=3)
-        ax.text(100 * acc.high + 0.3, i, f"{100 * acc.mean:.1f} %", va="center", fontsize=8)
+        # The value inside the bar's visible start: never under an error bar or the legend.
+        ax.text(left + 0.4, i, f"{100 * acc.mean:.1f} %", va="center", color="white",
+                fontsize=8, fontweight="bold")
     if dataset == "mnist" and n_per_class == 10:
         for (name, value), style in zip(ANCHORS.items(), ("--", ":"), strict=True):
             ax.axvline(100 * value, color="black", ls=style, lw=1, label=name)
-        ax.legend(loc="lower right", fontsize=8)
+        # Below the axes, outside them: inside, it covered the best bar's error bar.
+        ax.figure.legend(loc="outside lower center", ncol=2, fontsize=8)
     ax.set_yticks(range(len(lines)), [ln["label"] for ln in lines], fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlim(max(0.0, min(100 * ln["acc"].low for ln in lines) - 5), 101)
+    ax.set_xlim(left, 100.5)
     ax.set_xlabel("test accuracy (%), mean and 95 % CI over seeds")
     ax.set_title(f"{dataset}, {n_per_class} labels per class: every route in the study",
                  fontsize=10)

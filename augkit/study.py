@@ -579,7 +579,7 @@ def run_study(dataset: str = "mnist", preset: str | Preset = "quick", setting: s
         if jobs > 1:
             pool.terminate()
     written = write_study_report(out_dir) if report else {}
-    finished = len({r["run_id"] for r in read_results(path)})
+    finished = len({r["run_id"] for r in read_results(path)} & {run_id(r) for r in runs})
     return {"results": path, "done": finished, "total": len(runs), "new": len(todo),
             "report": written}
 
