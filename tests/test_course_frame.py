@@ -10,7 +10,7 @@ import pytest
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 WITH_EXERCISES = ("00_start_here", "01_gan_objective", "02_vae_elbo", "03_classic_augmentation",
                   "04_gan_mnist", "05_vae_mnist", "06_cifar10", "07_measuring_generators",
-                  "08_downstream_generalization")
+                  "08_downstream_generalization", "09_semi_supervised")
 
 
 @pytest.mark.parametrize("name", WITH_EXERCISES)
