@@ -3,7 +3,7 @@
 ``augkit info``          datasets found (and from where), TensorFlow/Keras, CPU/GPU, quick mode
 ``augkit run NOTEBOOK [-p NAME VALUE]``  execute a notebook headless (papermill) and save
                          the executed copy under runs/
-``augkit train gan|vae|classifier|ssgan ...``  train, measure and save a model (``--ship``
+``augkit train gan|vae|classifier|ssgan|ssvae ...``  train, measure and save a model (``--ship``
                          into the package)
 ``augkit models``        the shipped models with their manifest metrics
 ``augkit study ...``     the downstream study: does generated data help a small-data classifier?
@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from augkit import __version__, config, data, datasets
+from augkit import __version__, config, data, datasets, train
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 
@@ -131,14 +131,20 @@ def cmd_run(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from augkit import losses, train, zoo
+    from augkit import losses, zoo
 
+    semi = args.what in ("ssgan", "ssvae")
     if min(args.epochs, args.batch_size or 1, args.width, args.depth,
-           args.labels_per_class) <= 0:
-        raise UsageError("--epochs, --batch-size, --width, --depth and --labels-per-class "
-                         "must be positive")
-    if args.what != "ssgan" and args.labels_per_class != 10:
-        raise UsageError("--labels-per-class applies to 'augkit train ssgan' only")
+           args.labels_per_class, args.m1_epochs) <= 0:
+        raise UsageError("--epochs, --batch-size, --width, --depth, --labels-per-class and "
+                         "--m1-epochs must be positive")
+    if not semi and args.labels_per_class != 10:
+        raise UsageError("--labels-per-class applies to 'augkit train ssgan|ssvae' only")
+    if args.what != "ssvae" and (args.m1_epochs != train.SSVAE_M1_EPOCHS
+                                 or args.alpha != train.SSVAE_ALPHA):
+        raise UsageError("--m1-epochs and --alpha apply to 'augkit train ssvae' only")
+    if args.alpha < 0:
+        raise UsageError(f"--alpha must be >= 0, got {args.alpha}")
     if args.what != "classifier" and (args.depth != 1 or args.recipe != "plain"):
         raise UsageError("--depth and --recipe apply to 'augkit train classifier' only")
     losses.get_gan_loss(args.loss)  # an unknown name fails here, before any data is loaded
@@ -151,8 +157,8 @@ def cmd_train(args) -> int:
     command = "augkit " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["train"] else ""
     out = zoo.WEIGHTS_DIR if args.ship else Path(args.out_dir or zoo.user_dir())
     prefix = {"gan": ("cgan", "dcgan"), "vae": ("cvae", "vae")}.get(args.what)
-    if args.what == "ssgan":
-        default = f"ssgan_{args.dataset}_n{args.labels_per_class}_s{args.seed}"
+    if semi:
+        default = f"{args.what}_{args.dataset}_n{args.labels_per_class}_s{args.seed}"
     elif prefix is None:
         default = f"classifier_{args.dataset}"
     else:
@@ -167,9 +173,11 @@ def cmd_train(args) -> int:
         options.update(beta=args.beta, likelihood=args.likelihood, sigma=args.sigma)
     if args.what == "classifier":
         options.update(depth=args.depth, recipe=args.recipe)
-    if args.what == "ssgan":
+    if semi:
         options = {"labels_per_class": args.labels_per_class,
                    **({"latent_dim": args.latent_dim} if args.latent_dim else {})}
+    if args.what == "ssvae":
+        options.update(m1_epochs=args.m1_epochs, alpha=args.alpha)
     info = train.train_model(args.what, args.dataset, name=name, out_dir=out,
                              quick=config.env_quick(), epochs=args.epochs, seed=args.seed,
                              batch_size=args.batch_size, data_dir=args.data_dir,
@@ -256,14 +264,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     tr = sub.add_parser("train", help="train a model and record it in a manifest")
-    tr.add_argument("what", choices=["gan", "vae", "classifier", "ssgan"])
+    tr.add_argument("what", choices=list(train.KINDS))
     tr.add_argument("--dataset", choices=datasets.NAMES, default="mnist")
     tr.add_argument("--conditional", action="store_true",
                     help="conditional GAN/VAE (labeled samples)")
     tr.add_argument("--loss", default="non_saturating",
                     help="GAN loss: non_saturating, minimax, least_squares, hinge or wgan_gp")
     tr.add_argument("--latent-dim", type=int,
-                    help="latent size (default: GAN 64, VAE 16, semi-supervised GAN 100)")
+                    help="latent size (default: GAN 64, VAE 16, semi-supervised GAN 100, "
+                         "semi-supervised VAE's z2 50)")
     tr.add_argument("--beta", type=float, default=1.0, help="VAE: weight of the KL term")
     tr.add_argument("--likelihood", choices=["bernoulli", "gaussian"],
                     help="VAE decoder (default: bernoulli for digits, gaussian for CIFAR-10)")
@@ -271,11 +280,18 @@ def build_parser() -> argparse.ArgumentParser:
                     help="VAE: the Gaussian decoder's standard deviation on [0, 1] pixels")
     tr.add_argument("--epochs", type=int, default=8)
     tr.add_argument("--batch-size", type=int,
-                    help="default 64 (semi-supervised GAN: 100, as its authors)")
+                    help="default 64 (semi-supervised GAN and VAE: 100, as their authors)")
     tr.add_argument("--seed", type=int, default=0,
-                    help="random seed (semi-supervised GAN: it also draws the labeled subset)")
+                    help="random seed (semi-supervised models: it also draws the labeled subset)")
     tr.add_argument("--labels-per-class", type=int, default=10,
-                    help="semi-supervised GAN: labeled images per class (the rest are unlabeled)")
+                    help="semi-supervised GAN/VAE: labeled images per class (the rest are "
+                         "unlabeled)")
+    tr.add_argument("--m1-epochs", type=int, default=train.SSVAE_M1_EPOCHS,
+                    help=f"semi-supervised VAE: epochs of M1 (default {train.SSVAE_M1_EPOCHS}; "
+                         "--epochs are M2's)")
+    tr.add_argument("--alpha", type=float, default=train.SSVAE_ALPHA,
+                    help="semi-supervised VAE: weight of M2's classification term "
+                         f"(default {train.SSVAE_ALPHA:g})")
     tr.add_argument("--width", type=int, default=32, help="network width (filters)")
     tr.add_argument("--depth", type=int, default=1,
                     help="classifier: convolutions per block (CIFAR-10's shipped one: 2)")
@@ -283,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="classifier: plain Adam, or batch norm + cosine lr + classic "
                          "augmentation (CIFAR-10's shipped one)")
     tr.add_argument("--name", help="model name (default: cgan_/dcgan_/cvae_/vae_/classifier_DATASET, "
-                    "ssgan_DATASET_nLABELS_sSEED)")
+                    "ssgan_/ssvae_DATASET_nLABELS_sSEED)")
     tr.add_argument("--data-dir")
     tr.add_argument("--checkpoint-dir", help="save every epoch here (resume with --resume)")
     tr.add_argument("--resume", action="store_true")

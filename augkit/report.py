@@ -29,9 +29,10 @@ from augkit.stats import Interval, error_bars, mean_ci, paired_diff_ci
 
 # Display order and one colour per strategy, so a strategy looks the same in every figure.
 STRATEGIES = ["real", "classic", "gan", "vae", "classic+gan", "classic+vae", "gan_screened",
-              "synthetic_only", "pseudo_label", "ssgan"]
+              "synthetic_only", "pseudo_label", "ssvae", "ssgan"]
 _COLORS = dict(zip(STRATEGIES, ["black", "tab:gray", "tab:blue", "tab:orange", "tab:cyan",
-                                "tab:olive", "tab:purple", "tab:red", "tab:brown", "tab:green"],
+                                "tab:olive", "tab:purple", "tab:red", "tab:brown", "tab:pink",
+                                "tab:green"],
                    strict=True))
 # Strategies whose ratio is "synthetic per real image": the ones a gain-vs-ratio plot can show.
 # "synthetic_only" is left out: its ratio means something else and it has its own figure.

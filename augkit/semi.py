@@ -3,13 +3,16 @@
 In the pool setting a run may use the cell's labeled subset **and every training image
 with its label hidden** (the unlabeled pool). Besides the generator strategies of
 :mod:`augkit.study` (an unconditional generator trained on the pool, its samples
-pseudo-labelled), two strategies learn from the pool directly:
+pseudo-labelled), three strategies learn from the pool directly:
 
 * ``ssgan``: the semi-supervised GAN (:mod:`augkit.ssgan`, Salimans et al. 2016) trained on
   the subset's labels and the pool; its discriminator's weight average *is* the classifier.
   One model per (subset size, seed), trained with ``augkit train ssgan`` settings and kept
   in the study folder (``semi/``), so a resumed study does not train it again. Its budget is
   :attr:`augkit.study.Preset.semi_epochs` epochs over the pool.
+* ``ssvae``: the semi-supervised VAE (:mod:`augkit.ssvae`, Kingma et al. 2014, M1 + M2),
+  trained with ``augkit train ssvae`` settings (M1 on the pool, then M2 for
+  :attr:`augkit.study.Preset.ssvae_epochs` epochs) and kept beside the GANs in ``semi/``.
 * ``pseudo_label``: the non-generative reference, as strong as the subset allows. The best
   classifier the labels alone give (the standard classifier with classic augmentation,
   the study's ``classic`` run) labels real pool images; those it gives its top class with
@@ -31,36 +34,44 @@ import numpy as np
 
 from augkit import datasets, zoo
 
-STRATEGIES = ("ssgan", "pseudo_label")
+STRATEGIES = ("ssgan", "ssvae", "pseudo_label")
+MODELS = ("ssgan", "ssvae")  # the strategies that train a semi-supervised model
 PSEUDO_RATIO = 10  # pseudo-labelled pool images per labeled image (fixed before any result)
-RATIOS = {"ssgan": 0.0, "pseudo_label": float(PSEUDO_RATIO)}  # a run's "ratio" in the study
+RATIOS = {"ssgan": 0.0, "ssvae": 0.0, "pseudo_label": float(PSEUDO_RATIO)}  # a run's "ratio" in the study
 CONFIDENCE = 0.5  # = augkit.study.SCREEN_CONFIDENCE (a test checks); this module may not import study
 
 
-def model_name(dataset: str, n: int, seed: int, epochs: int) -> str:
-    """The file stem of a study's semi-supervised GAN (in the study folder's ``semi/``)."""
-    return f"ssgan_{dataset}_n{n}_s{seed}_{epochs}ep"
+def model_name(dataset: str, n: int, seed: int, epochs: int, kind: str = "ssgan") -> str:
+    """The file stem of a study's semi-supervised model (in the study folder's ``semi/``)."""
+    return f"{kind}_{dataset}_n{n}_s{seed}_{epochs}ep"
 
 
-def ssgan_for(ctx, run, progress: bool = False):
-    """The run's semi-supervised GAN and its manifest entry: loaded when the study folder
-    already holds it (a resumed or copied study), trained otherwise."""
-    from augkit import ssgan, train
+def model_for(ctx, run, progress: bool = False):
+    """The run's semi-supervised model (``run.strategy``: ``ssgan`` or ``ssvae``) and its
+    manifest entry: loaded when the study folder already holds it (a resumed or copied
+    study), trained otherwise."""
+    from augkit import ssgan, ssvae, train
 
-    p = ctx.preset
+    p, kind = ctx.preset, run.strategy
+    epochs = p.semi_epochs if kind == "ssgan" else p.ssvae_epochs
     folder = ctx.out_dir / "semi"
-    name = model_name(run.dataset, run.n_per_class, run.seed, p.semi_epochs)
+    name = model_name(run.dataset, run.n_per_class, run.seed, epochs, kind)
     entry = zoo.manifest(folder).get(name) if (folder / "manifest.json").is_file() else None
     if entry is None or not (folder / entry["file"]).is_file():
         entry = train.train_model(
-            "ssgan", run.dataset, name=name, out_dir=folder, quick=p.quick,
-            epochs=p.semi_epochs, seed=run.seed, data_dir=ctx.data_dir, progress=progress,
+            kind, run.dataset, name=name, out_dir=folder, quick=p.quick, epochs=epochs,
+            seed=run.seed, data_dir=ctx.data_dir, progress=progress,
             labels_per_class=run.n_per_class,
-            command=(f"augkit train ssgan --dataset {run.dataset} --labels-per-class "
-                     f"{run.n_per_class} --seed {run.seed} --epochs {p.semi_epochs}"
+            command=(f"augkit train {kind} --dataset {run.dataset} --labels-per-class "
+                     f"{run.n_per_class} --seed {run.seed} --epochs {epochs}"
                      + (" --quick" if p.quick else "")))
-    model = ssgan.build_ssgan(run.dataset, latent_dim=entry.get("latent_dim", 100),
-                              seed=run.seed)
+    if kind == "ssgan":
+        model = ssgan.build_ssgan(run.dataset, latent_dim=entry.get("latent_dim", 100),
+                                  seed=run.seed)
+    else:
+        spec = datasets.get(run.dataset)
+        model = ssvae.build_ssvae(spec.image_shape, spec.num_classes,
+                                  latent_dim=entry["latent_dim"], seed=run.seed)
     model.load_networks(folder / entry["file"])
     return model, entry
 
@@ -78,13 +89,13 @@ def _curve(folder, entry) -> dict:
 
 def execute(ctx, run, progress: bool = False) -> dict:
     """One semi-supervised run: ``{"test_acc", "train_acc", "train_images", "kept_share",
-    "seconds"}`` plus, for ``ssgan``, the model's training time and command."""
+    "seconds"}`` plus, for ``ssgan`` and ``ssvae``, the model's training time and command."""
     from augkit import augment
 
     start = time.perf_counter()
     xs, ys = ctx.subset(run.n_per_class, run.seed)
-    if run.strategy == "ssgan":
-        model, entry = ssgan_for(ctx, run, progress)
+    if run.strategy in MODELS:
+        model, entry = model_for(ctx, run, progress)
         return {"test_acc": model.accuracy(ctx.xt, ctx.yt), "train_acc": model.accuracy(xs, ys),
                 "train_images": int(entry["train_images"]), "kept_share": None,
                 "seconds": time.perf_counter() - start,
@@ -150,6 +161,7 @@ ROUTES = (
     ("leaky", "gan", 1.0, "+ cGAN images (cGAN saw all labels: leaky)"),
     ("pool", "gan", 1.0, "+ GAN images pseudo-labelled (GAN saw the pool)"),
     ("pool", "pseudo_label", float(PSEUDO_RATIO), "+ pool images pseudo-labelled"),
+    ("pool", "ssvae", 0.0, "semi-supervised VAE, M1+M2 (labels + pool)"),
     ("pool", "ssgan", 0.0, "semi-supervised GAN (labels + pool)"),
 )
 # Published test accuracy at 100 MNIST labels (10 per class), for reference lines.

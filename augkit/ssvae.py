@@ -29,7 +29,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from augkit import losses
+from augkit import losses, nets
 
 
 def _mlp(hidden: int, out: int, name: str, layers: int = 1) -> keras.Sequential:
@@ -210,3 +210,78 @@ def train_m2(model: M2, rows_unlabeled, *, epochs: int, batch_size: int = 100,
                     epochs=epochs, batch_size=batch_size, validation=validation, seed=seed,
                     progress=progress, sample_every=False, checkpoint_dir=checkpoint_dir,
                     resume=resume, meta=meta, extra_callbacks=extra_callbacks)
+
+
+class SemiSupervisedVAE:
+    """M1 and M2 as one model: uint8 images in, classes out (M2's classifier on M1's
+    posterior means), and images out (M2 draws a code for a class, M1 decodes it).
+    What ``augkit train ssvae`` ships; introduced in ``notebooks/09_semi_supervised.ipynb``."""
+
+    conditional = True
+
+    def __init__(self, m1, m2: M2):
+        self.m1, self.m2 = m1, m2
+        self.num_classes = m2.num_classes
+
+    def _holder(self):
+        # The keys in the file: keep them stable, or shipped files stop loading.
+        return nets.Holder(m1_encoder=self.m1.encoder, m1_decoder=self.m1.decoder,
+                           classifier=self.m2.classifier, encoder=self.m2.encoder,
+                           decoder=self.m2.decoder)
+
+    def save_networks(self, path) -> None:
+        """Both models' networks in one ``.weights.h5`` (no optimizer state)."""
+        self._holder().save_weights(path)
+
+    def load_networks(self, path) -> None:
+        """Load a file written by :meth:`save_networks`."""
+        self._holder().load_weights(path)
+
+    def predict_classes(self, images, batch_size: int = 2000) -> np.ndarray:
+        return self.m2.predict_classes(m1_rows(self.m1, images), batch_size)
+
+    def accuracy(self, images, labels) -> float:
+        return float(np.mean(self.predict_classes(images) == np.asarray(labels).reshape(-1)))
+
+    def generative_posterior(self, images, draws: int = 4, batch_size: int = 1000) -> np.ndarray:
+        r"""The class probabilities of M2's *generative* model for each image,
+        :math:`p(y \mid z_1) \propto \exp(-\mathcal L(z_1, y))` at M1's posterior mean
+        (:math:`\mathcal L` averaged over ``draws`` samples of :math:`z_2`), shape (N, K).
+        The unlabeled term pulls the classifier toward exactly these (section 4 of notebook
+        09): they bound what the unlabeled images can teach it."""
+        mu = np.split(m1_rows(self.m1, images), 2, axis=1)[0]
+        out = []
+        for i in range(0, len(mu), batch_size):
+            z1 = tf.constant(mu[i:i + batch_size])
+            loss = np.mean([self.m2.per_class_loss(z1).numpy() for _ in range(draws)], axis=0)
+            e = np.exp(-(loss - loss.min(axis=1, keepdims=True)))
+            out.append(e / e.sum(axis=1, keepdims=True))
+        return np.concatenate(out) if out else np.zeros((0, self.num_classes))
+
+    def sample(self, n: int, labels=None, seed: int | None = None):
+        r"""``(images, labels)``: for each label (0, 1, ..., K-1 in turn unless given),
+        :math:`z_2 \sim \mathcal N(0, I)`, :math:`z_1` = the mean of
+        :math:`p(z_1 \mid y, z_2)`, the image = M1's pixel means for :math:`z_1`, as uint8."""
+        if int(n) != n or n <= 0:
+            raise ValueError(f"n must be a positive integer, got {n!r}")
+        labels = (np.arange(int(n)) % self.num_classes if labels is None
+                  else np.asarray(labels).reshape(-1).astype(int))
+        z2 = np.random.default_rng(seed).standard_normal((len(labels), self.m2.latent_dim))
+        onehot = np.eye(self.num_classes, dtype=np.float32)[labels]
+        out = np.asarray(self.m2.decoder(np.concatenate([z2.astype(np.float32), onehot], 1)))
+        z1 = out[:, :self.m2.feature_dim]
+        images = self.m1.decode(z1)
+        return np.clip(np.round(images * 255), 0, 255).astype(np.uint8), labels
+
+
+def build_ssvae(image_shape=(28, 28, 1), num_classes: int = 10, rows_labeled=None,
+                y_labeled=None, *, m1_latent: int = 50, latent_dim: int = 50,
+                alpha: float = 10.0, seed: int = 0) -> SemiSupervisedVAE:
+    """M1 (:func:`build_m1`) and M2 (:func:`build_m2`) for loading or training; without
+    labeled rows M2 can classify and sample but not train."""
+    m1 = build_m1(image_shape, m1_latent, seed=seed)
+    if rows_labeled is None:
+        rows_labeled, y_labeled = np.zeros((0, 2 * m1_latent), np.float32), np.zeros(0, int)
+    m2 = build_m2(rows_labeled, y_labeled, num_classes, latent_dim=latent_dim, alpha=alpha,
+                  seed=seed)
+    return SemiSupervisedVAE(m1, m2)

@@ -192,6 +192,20 @@ def load_ssgan(name: str):
     return model
 
 
+def load_ssvae(name: str):
+    """Semi-supervised VAE ``name`` (M1 + M2): ``predict_classes`` / ``accuracy`` on uint8
+    images and ``sample``. Introduced in notebook 09."""
+    from augkit import datasets, ssvae
+
+    e = entry(name)
+    if e["kind"] != "ssvae":
+        raise ValueError(f"{name} is a {e['kind']}, not a semi-supervised VAE")
+    spec = datasets.get(e["dataset"])
+    model = ssvae.build_ssvae(spec.image_shape, spec.num_classes, latent_dim=e["latent_dim"])
+    model.load_networks(checked_path(name))
+    return model
+
+
 def load_history(name: str) -> dict:
     """The training record of a model: sample frames per epoch, step and epoch logs."""
     with np.load(checked_path(name, "history_file")) as f:

@@ -192,6 +192,18 @@ def test_two_processes_registering_at_once_lose_no_entry(tmp_path):
     assert len(models) == 50 and {m["sha256"] for m in models.values()} == {zoo.sha256(tmp_path / "w.bin")}
 
 
+def test_two_processes_checking_one_folder_at_once_both_pass(tmp_path):
+    # Parallel study workers check the study's semi/ folder at the same moment; with one
+    # shared probe file, one worker deleted the other's and reported "not writable".
+    script = tmp_path / "check.py"
+    script.write_text("import sys\nfrom augkit import train\n"
+                      "for _ in range(300):\n    train.check_writable(sys.argv[1], 'out')\n")
+    procs = [subprocess.Popen([sys.executable, str(script), str(tmp_path / "shared")], env=_env())
+             for _ in range(2)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    assert list((tmp_path / "shared").iterdir()) == []  # no probe left behind
+
+
 def _copy_shipped(tmp_path, names):
     folder = tmp_path / "weights"
     folder.mkdir()

@@ -22,14 +22,14 @@ def test_grid_runs_semi_strategies_only_in_the_pool_setting():
                      semi_sizes=(10,))
     pool = study.grid("mnist", "pool", p)
     semi_runs = [r for r in pool if r.strategy in semi.STRATEGIES]
-    # the semi-supervised GAN (20 min a seed) only where semi_sizes says, pseudo-labels everywhere
+    # the semi-supervised models only where semi_sizes says, pseudo-labels everywhere
     assert {(r.strategy, r.n_per_class, r.ratio) for r in semi_runs} == {
-        ("ssgan", 10, 0.0), ("pseudo_label", 10, float(semi.PSEUDO_RATIO)),
+        ("ssgan", 10, 0.0), ("ssvae", 10, 0.0), ("pseudo_label", 10, float(semi.PSEUDO_RATIO)),
         ("pseudo_label", 100, float(semi.PSEUDO_RATIO))}
-    assert len(semi_runs) == 6  # (1 + 2 sizes) x two seeds
+    assert len(semi_runs) == 8  # (2 + 2 sizes) x two seeds
     for setting in ("fair", "leaky"):
         assert not {r.strategy for r in study.grid("mnist", setting, p)} & set(semi.STRATEGIES)
-    assert {"ssgan", "pseudo_label"} <= set(study.PRESETS[("mnist", "full")].semi)
+    assert {"ssgan", "ssvae", "pseudo_label"} <= set(study.PRESETS[("mnist", "full")].semi)
     assert semi.CONFIDENCE == study.SCREEN_CONFIDENCE  # one threshold, fixed in advance
 
 
@@ -58,9 +58,14 @@ def test_pool_study_trains_an_ssgan_once_and_pseudo_labels(tmp_path, monkeypatch
     with pytest.raises(ValueError, match="unknown strategy ssgn"):
         study.run_study("mnist", "tiny_semi", "pool", only=("ssgn",), **kw)
     res = study.run_study("mnist", "tiny_semi", "pool", only=semi.STRATEGIES, **kw)
-    assert res["new"] == 2 and res["done"] == 2
+    assert res["new"] == 3 and res["done"] == 3
     rows = {r["strategy"]: r for r in study.all_results(out)}
-    assert set(rows) == {"ssgan", "pseudo_label"}
+    assert set(rows) == {"ssgan", "ssvae", "pseudo_label"}
+    sv = rows["ssvae"]  # M1 + M2, trained by the study with `augkit train ssvae` settings
+    assert 0 <= sv["test_acc"] <= 1 and sv["train_images"] > 0
+    assert sv["model"]["command"].startswith("augkit train ssvae --dataset mnist")
+    assert len(sv["model"]["curve"]["val_accuracy"]) == 1
+    assert (out / "semi" / (semi.model_name("mnist", 3, 0, 1, "ssvae") + ".weights.h5")).is_file()
     ss, pl = rows["ssgan"], rows["pseudo_label"]
     assert 0 <= ss["test_acc"] <= 1 and 0 <= ss["train_acc"] <= 1
     assert ss["model"]["command"].startswith("augkit train ssgan --dataset mnist")

@@ -109,3 +109,29 @@ def test_m1_is_a_dense_vae_whose_rows_are_its_posterior(tiny_data):
                                   sample_every=False)
     loss = history.history["loss"]
     assert loss[-1] < loss[0]  # it learns: the negative ELBO falls
+
+
+class _RowsM1:
+    """Stands in for M1: the "images" are already rows [mu, log_var]."""
+
+    def encode(self, images):
+        return images[:, :D], images[:, D:]
+
+
+def test_generative_posterior_is_the_softmax_of_minus_the_per_class_bound():
+    model = ssvae.SemiSupervisedVAE(_RowsM1(), _model())
+    rows, _ = _rows(5, seed=6)
+    w = np.random.default_rng(7).normal(size=(D, K))
+    table = rows[:, :D] @ w  # a known per-class bound for each image
+    seen = []
+
+    def per_class_loss(z1):
+        seen.append(np.asarray(z1))
+        return tf.constant(np.asarray(z1) @ w)
+
+    model.m2.per_class_loss = per_class_loss
+    got = model.generative_posterior(rows, draws=3, batch_size=2)
+    want = np.exp(-table) / np.exp(-table).sum(1, keepdims=True)
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert len(seen) == 3 * 3  # 3 draws for each of 3 batches (2 + 2 + 1 images)
+    np.testing.assert_array_equal(seen[0], rows[:2, :D])  # M1's posterior mean, not a sample

@@ -202,9 +202,60 @@ def test_shipped_semi_supervised_gans_reach_their_manifest_accuracy(name, shared
                                                    abs=1e-4)
 
 
+def test_train_ssvae_quick_two_checkpointed_stages_resume_and_reload(
+        tmp_path, shared_data, monkeypatch, capsys):
+    from augkit import data
+
+    monkeypatch.setenv("AUGKIT_QUICK", "1")
+    monkeypatch.setenv("AUGKIT_MODELS_DIR", str(tmp_path))
+    ck = tmp_path / "ck"
+    args = ["train", "ssvae", "--dataset", "mnist", "--seed", "2", "--alpha", "1",
+            "--data-dir", str(shared_data), "--checkpoint-dir", str(ck)]
+    assert cli.main(args) == 0
+    name = "ssvae_mnist_n10_s2"
+    entry = json.loads((tmp_path / "manifest.json").read_text())[name]
+    assert entry["kind"] == "ssvae" and entry["seed"] == 2 and entry["alpha"] == 1.0
+    assert entry["labeled_images"] == 100 and entry["m1_epochs"] == 1 and entry["quick"]
+    assert (ck / "m1" / "latest.json").is_file() and (ck / "m2" / "latest.json").is_file()
+    m = entry["metrics"]
+    assert 0.0 <= m["test_accuracy"] <= 1.0 and m["domain_fid"] > 0
+    with np.load(tmp_path / f"{name}.history.npz") as f:
+        assert "epoch_val_accuracy" in f.files and "log_classification" in f.files
+    _, (xt, yt) = data.load("mnist", shared_data)
+    model = zoo.load_ssvae(name)
+    assert model.accuracy(xt, yt) == pytest.approx(m["test_accuracy"], abs=1e-4)
+    images, labels = model.sample(20, seed=0)
+    assert images.shape == (20, 28, 28, 1) and images.dtype == np.uint8
+    assert list(labels[:10]) == list(range(10))
+    # A fresh start would overwrite the checkpoints; a resume continues both stages.
+    assert cli.main(args) == 2
+    assert "already holds a checkpoint" in capsys.readouterr().err
+    assert cli.main([*args, "--resume", "--name", "again"]) == 0
+    again = json.loads((tmp_path / "manifest.json").read_text())["again"]
+    assert again["metrics"]["test_accuracy"] == pytest.approx(m["test_accuracy"], abs=1e-4)
+    with pytest.raises(ValueError, match="not a semi-supervised VAE"):
+        zoo.load_ssvae("dcgan_mnist")
+
+
+@pytest.mark.parametrize("name", [n for n in sorted(SHIPPED) if SHIPPED[n]["kind"] == "ssvae"])
+def test_shipped_semi_supervised_vaes_reach_their_manifest_accuracy(name, shared_data):
+    from augkit import data
+
+    _, (xt, yt) = data.load(SHIPPED[name]["dataset"], shared_data)
+    model = zoo.load_ssvae(name)
+    assert model.accuracy(xt, yt) == pytest.approx(SHIPPED[name]["metrics"]["test_accuracy"],
+                                                   abs=1e-4)
+
+
 def test_train_bad_arguments(capsys):
     assert cli.main(["train", "gan", "--labels-per-class", "5"]) == 2
-    assert "applies to 'augkit train ssgan' only" in capsys.readouterr().err
+    assert "applies to 'augkit train ssgan|ssvae' only" in capsys.readouterr().err
+    assert cli.main(["train", "ssgan", "--alpha", "3"]) == 2
+    assert "--m1-epochs and --alpha apply to 'augkit train ssvae' only" in capsys.readouterr().err
+    assert cli.main(["train", "ssvae", "--m1-epochs", "0"]) == 2
+    assert "must be positive" in capsys.readouterr().err
+    assert cli.main(["train", "ssvae", "--alpha", "-1"]) == 2
+    assert "--alpha must be >= 0" in capsys.readouterr().err
     assert cli.main(["train", "ssgan", "--labels-per-class", "0"]) == 2
     assert "must be positive" in capsys.readouterr().err
     assert cli.main(["train", "gan", "--epochs", "0"]) == 2
