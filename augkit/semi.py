@@ -221,9 +221,12 @@ def draw_routes(ax, lines, dataset: str, n_per_class: int) -> None:
             ax.axvline(100 * value, color="black", ls=style, lw=1, label=name)
         # Below the axes, outside them: inside, it covered the best bar's error bar.
         ax.figure.legend(loc="outside lower center", ncol=2, fontsize=8)
+        right = 100.5
+    else:  # no anchor to show: end where the bars end, not at 100 %
+        right = min(100.5, max(100 * ln["acc"].high for ln in lines) + 5)
     ax.set_yticks(range(len(lines)), [ln["label"] for ln in lines], fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlim(left, 100.5)
+    ax.set_xlim(left, right)
     ax.set_xlabel("test accuracy (%), mean and 95 % CI over seeds")
     ax.set_title(f"{dataset}, {n_per_class} labels per class: every route in the study",
                  fontsize=10)

@@ -1,6 +1,8 @@
 """The pool setting's semi-supervised runs (augkit.semi): the grid, pseudo-labelling against a
 judge whose answers are known, and a small study that trains, keeps and reuses an SSGAN."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -27,6 +29,11 @@ def test_grid_runs_semi_strategies_only_in_the_pool_setting():
         ("ssgan", 10, 0.0), ("ssvae", 10, 0.0), ("pseudo_label", 10, float(semi.PSEUDO_RATIO)),
         ("pseudo_label", 100, float(semi.PSEUDO_RATIO))}
     assert len(semi_runs) == 8  # (2 + 2 sizes) x two seeds
+    # semi_seeds: the costly models at the first seeds only, pseudo-labels at every seed
+    few = study.grid("mnist", "pool", dataclasses.replace(p, semi_seeds=(1,)))
+    assert {(r.strategy, r.seed) for r in few if r.strategy in semi.MODELS} == {
+        ("ssgan", 1), ("ssvae", 1)}
+    assert {r.seed for r in few if r.strategy == "pseudo_label"} == {0, 1}
     for setting in ("fair", "leaky"):
         assert not {r.strategy for r in study.grid("mnist", setting, p)} & set(semi.STRATEGIES)
     assert {"ssgan", "ssvae", "pseudo_label"} <= set(study.PRESETS[("mnist", "full")].semi)
@@ -135,3 +142,16 @@ def test_routes_slider_redraws_the_size_it_is_set_to():
     assert "pool images pseudo-labelled" in w.readout.value and "98.5 %" in w.readout.value
     with pytest.raises(ValueError, match="no mnist results"):
         RoutesByLabels([r for r in rows if r["dataset"] == "cifar10"])
+
+
+def test_routes_without_anchors_end_where_the_bars_end():
+    rows = [{"dataset": "cifar10", "setting": setting, "n_per_class": 100, "strategy": strategy,
+             "ratio": 0.0, "seed": s, "test_acc": a, "kept_share": None}
+            for setting, strategy, accs in (("fair", "real", [0.52, 0.54, 0.55]),
+                                            ("pool", "real", [0.52, 0.54, 0.55]),
+                                            ("pool", "ssgan", [0.34, 0.35, 0.36]))
+            for s, a in enumerate(accs)]
+    ax = semi.fig_routes(rows, "cifar10", 100).axes[0]
+    left, right = ax.get_xlim()
+    assert 55 < right < 65 and left < 34  # no empty stretch to 100 %, every bar's start shown
+    assert not ax.figure.legends  # MNIST's published anchors (and their legend) stay off CIFAR-10
