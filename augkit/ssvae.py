@@ -274,7 +274,7 @@ class SemiSupervisedVAE:
         return np.clip(np.round(images * 255), 0, 255).astype(np.uint8), labels
 
 
-def build_ssvae(image_shape=(28, 28, 1), num_classes: int = 10, rows_labeled=None,
+def build_ssvae(image_shape, num_classes: int, rows_labeled=None,
                 y_labeled=None, *, m1_latent: int = 50, latent_dim: int = 50,
                 alpha: float = 10.0, seed: int = 0) -> SemiSupervisedVAE:
     """M1 (:func:`build_m1`) and M2 (:func:`build_m2`) for loading or training; without
