@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Real-browser check of the notebook sliders in JupyterLab 4 (not part of the pytest suite).
 # Needs Chromium (apt-get install chromium) and Playwright for Python (.venv/bin/pip install playwright).
-#   bash tests/browser/run.sh [NOTEBOOK.ipynb ...]      (default: 05_vae_mnist.ipynb 06_cifar10.ipynb)
+#   bash tests/browser/run.sh [NOTEBOOK.ipynb ...]      (default: every notebook with widgets)
 # Runs copies of the notebooks in quick mode; SHOTS=/some/folder keeps before/after screenshots.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 notebooks=("$@")
-[ $# -gt 0 ] || notebooks=(05_vae_mnist.ipynb 06_cifar10.ipynb)
+if [ $# -eq 0 ]; then   # every notebook whose code builds a widget
+  notebooks=()
+  for f in notebooks/*.ipynb; do
+    grep -q "widgets" "$f" && notebooks+=("$(basename "$f")")
+  done
+fi
 [ -z "${AUGKIT_DATA_DIR:-}" ] || export AUGKIT_DATA_DIR=$(realpath "$AUGKIT_DATA_DIR")
 work=$(mktemp -d)
 cp notebooks/*.ipynb "$work/"   # the browser saves what it runs: keep that out of the repository
