@@ -8,6 +8,8 @@
 ``augkit models``        the shipped models with their manifest metrics
 ``augkit study ...``     the downstream study: does generated data help a small-data classifier?
 ``augkit sample ...``    write generated images and labels to an .npz file
+``augkit book``          every notebook executed, as static HTML pages (read without installing)
+``augkit explore``       the explorers as a local web app (Voila, offline)
 
 Bad input and failures end with one line on stderr that names the file or option at
 fault, and exit status 2; ``augkit --debug ...`` shows the traceback instead.
@@ -19,7 +21,6 @@ import argparse
 import ast
 import os
 import sys
-import time
 from pathlib import Path
 
 from augkit import __version__, config, data, datasets, train
@@ -93,8 +94,7 @@ def _parameter_value(text: str):
 
 
 def cmd_run(args) -> int:
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
+    from augkit import book
 
     if args.timeout <= 0:
         raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout}")
@@ -108,25 +108,26 @@ def cmd_run(args) -> int:
     params = {name: _parameter_value(value) for name, value in args.parameters or []}
     if "QUICK" in params:  # "-p QUICK maybe" must not silently mean "on" (a truthy string)
         params["QUICK"] = config.parse_bool(params["QUICK"], "-p QUICK")
-    config.pin_data_dir()  # the kernel starts in the notebook's folder, not here
     quick = params.get("QUICK", config.env_quick())
     print(f"running {nb_path} (quick mode {'ON' if quick else 'off'}"
           f"{', parameters ' + str(params) if params else ''}) ...", flush=True)
-    start = time.perf_counter()
-    try:
-        # papermill injects the parameters after the cell tagged "parameters", as the
-        # notebook ecosystem does, and always writes the executed copy, errors included.
-        papermill.execute_notebook(str(nb_path), str(out), parameters=params,
-                                   kernel_name="python3", cwd=str(nb_path.parent),
-                                   execution_timeout=args.timeout, progress_bar=False,
-                                   log_output=False)
-    except PapermillExecutionError as exc:
-        raise UsageError(f"{nb_path.name} failed in cell {exc.exec_count}: {exc.ename}: "
-                         f"{exc.evalue} (executed copy with the error: {out})") from exc
-    except TimeoutError as exc:
-        raise UsageError(f"{nb_path.name}: a cell ran past --timeout {args.timeout} s "
-                         f"(executed copy: {out}); raise --timeout or use quick mode") from exc
-    print(f"ok: {nb_path.name} ran in {time.perf_counter() - start:.1f} s; executed copy: {out}")
+    seconds = book.run_notebook(nb_path, out, params, args.timeout)
+    print(f"ok: {nb_path.name} ran in {seconds:.1f} s; executed copy: {out}")
+    return 0
+
+
+def cmd_book(args) -> int:
+    from augkit import book
+
+    if args.timeout <= 0:
+        raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout}")
+    if args.executed and not Path(args.executed).is_dir():
+        raise UsageError(f"--executed {args.executed} is not a directory")
+    quick = config.env_quick() if args.quick is None else args.quick
+    only = [o.strip() for o in args.only.split(",") if o.strip()] if args.only else None
+    index = book.build(args.out, quick=quick, only=only, executed_dir=args.executed,
+                       timeout=args.timeout, log=lambda line: print(line, flush=True))
+    print(f"the course as static pages: {index} (open it in a browser; no kernel needed)")
     return 0
 
 
@@ -231,6 +232,15 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def cmd_explore(args) -> int:
+    from augkit import explore
+
+    if not 1 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port} is not a port number (1-65535)")
+    return explore.serve(port=args.port, open_browser=not args.no_browser,
+                         data_dir=args.data_dir)
+
+
 def cmd_study(args) -> int:
     from augkit import study
 
@@ -262,6 +272,16 @@ def build_parser() -> argparse.ArgumentParser:
                      metavar=("NAME", "VALUE"),
                      help="set a parameter of the notebook's parameters cell, e.g. -p QUICK True")
     run.set_defaults(func=cmd_run)
+    bk = sub.add_parser("book", help="every notebook executed, as static HTML pages")
+    bk.add_argument("--out", default="runs/book", help="folder for the pages (default runs/book)")
+    mode = bk.add_mutually_exclusive_group()
+    mode.add_argument("--quick", dest="quick", action="store_true", default=None,
+                      help="quick mode (default: full mode unless $AUGKIT_QUICK is on)")
+    mode.add_argument("--full", dest="quick", action="store_false", help="full mode")
+    bk.add_argument("--only", help="notebook name prefixes, e.g. 00,03")
+    bk.add_argument("--executed", help="convert the executed copies in this folder, run nothing")
+    bk.add_argument("--timeout", type=int, default=1800, help="seconds per cell (default 1800)")
+    bk.set_defaults(func=cmd_book)
 
     tr = sub.add_parser("train", help="train a model and record it in a manifest")
     tr.add_argument("what", choices=list(train.KINDS))
@@ -335,6 +355,11 @@ def build_parser() -> argparse.ArgumentParser:
     sa.add_argument("--out", required=True)
     sa.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     sa.set_defaults(func=cmd_sample)
+    ex = sub.add_parser("explore", help="the explorers as a local web app (Voila, offline)")
+    ex.add_argument("--port", type=int, default=8866)
+    ex.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
+    ex.add_argument("--data-dir", default=None, help="folder with mnist.npz (else $AUGKIT_DATA_DIR, ...)")
+    ex.set_defaults(func=cmd_explore)
     return p
 
 

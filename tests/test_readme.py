@@ -28,3 +28,36 @@ def test_every_notebook_is_listed_in_the_readme():
     readme = (ROOT / "README.md").read_text()
     for nb in (ROOT / "notebooks").glob("*.ipynb"):
         assert f"`{nb.stem}`" in readme, nb.name
+
+
+def test_ci_requires_the_browser_tests_and_installs_chromium():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "export AUGKIT_BROWSER=required" in ci
+    assert "apt-get install -y -qq chromium" in ci
+    assert '".[dev,browser]"' in ci
+
+
+def _browser_session(tmp_path, **env):
+    import os
+    import subprocess
+    import sys
+
+    environment = {k: v for k, v in os.environ.items() if k != "AUGKIT_BROWSER"}
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "tests/browser/test_explore.py::test_start_page_links_every_explorer",
+         f"--basetemp={tmp_path / 'pt'}"],
+        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300)
+
+
+def test_a_missing_browser_fails_when_required_and_skips_otherwise(tmp_path):
+    """CI must not go green by skipping the browser tests on a machine without Chromium."""
+    required = _browser_session(tmp_path, AUGKIT_BROWSER="required",
+                                AUGKIT_CHROMIUM=str(tmp_path / "no-chromium"))
+    assert required.returncode == 1, required.stdout[-2000:]
+    assert "no Chromium found" in required.stdout and "AUGKIT_BROWSER=required" in required.stdout
+    optional = _browser_session(tmp_path, AUGKIT_CHROMIUM=str(tmp_path / "no-chromium"))
+    assert optional.returncode == 0 and "1 skipped" in optional.stdout, optional.stdout[-2000:]
+    off = _browser_session(tmp_path, AUGKIT_BROWSER="off")
+    assert off.returncode == 0 and "1 skipped" in off.stdout, off.stdout[-2000:]
