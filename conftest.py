@@ -17,7 +17,11 @@ config.pin_data_dir()
 
 # Models that tests and notebook retrain cells write go to a throw-away folder, never into
 # the project's runs/models (or the package): kernels inherit this too.
-os.environ.setdefault("AUGKIT_MODELS_DIR", tempfile.mkdtemp(prefix="augkit-test-models-"))
+_models = os.environ.setdefault("AUGKIT_MODELS_DIR", tempfile.mkdtemp(prefix="augkit-test-models-"))
+# The two test workers (pytest-xdist) get a folder each: a model a notebook trains in quick
+# mode on one worker must not replace a shipped model that a test on the other measures.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["AUGKIT_MODELS_DIR"] = os.path.join(_models, os.environ["PYTEST_XDIST_WORKER"])
 
 # Every notebook kernel checks each figure it renders for blank image panels
 # (augkit/figcheck.py): an IPython start-up file installs the check, the kernel logs what

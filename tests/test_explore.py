@@ -1,5 +1,5 @@
 """`augkit explore`: the pages it writes, the explorers they build, and its command line.
-The real-browser check of the running app is tests/browser/test_explore.py."""
+The real-browser check of the running app is tests/browser/test_browser_explore.py."""
 
 import json
 

@@ -52,7 +52,7 @@ def test_a_notebook_cell_that_shows_a_blank_panel_fails_under_nbval(tmp_path):
     path = tmp_path / "blank.ipynb"
     nbformat.write(nb, path)
     run = subprocess.run([sys.executable, "-m", "pytest", "-p", "conftest", "--rootdir", str(ROOT),
-                          "-c", str(ROOT / "pyproject.toml"), str(path), "-q"],
+                          "-c", str(ROOT / "pyproject.toml"), str(path), "-q", "-n", "0"],
                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     out = run.stdout + run.stderr
     assert run.returncode == 1, out

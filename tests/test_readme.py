@@ -45,8 +45,8 @@ def _browser_session(tmp_path, **env):
     environment = {k: v for k, v in os.environ.items() if k != "AUGKIT_BROWSER"}
     environment.update(env)
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-         "tests/browser/test_explore.py::test_start_page_links_every_explorer",
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0",
+         "tests/browser/test_browser_explore.py::test_start_page_links_every_explorer",
          f"--basetemp={tmp_path / 'pt'}"],
         cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300)
 

@@ -115,7 +115,7 @@ def test_class_buttons_fit_the_longest_name():
 def test_jupyterlab_has_the_widget_front_end_that_matches_ipywidgets():
     """JupyterLab shows "Error displaying widget: model not found" when its widget front-end
     does not match the kernel's ipywidgets; the install must bring the matching pair.
-    (Sliders moved in a real JupyterLab: tests/browser/test_lab.py.)"""
+    (Sliders moved in a real JupyterLab: tests/browser/test_browser_lab.py.)"""
     import json
     import sys
     from pathlib import Path
