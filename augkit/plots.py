@@ -59,6 +59,40 @@ def grid_into(ax, images, ncols: int = 10):
     ax.axis("off")
 
 
+def rows_into(fig, images_by_row: dict, size: float = 0.8, gap: int = 2):
+    """Rows of images (``label -> (N, H, W[, C])`` in [0, 255]), labelled on the left, tiled
+    into one canvas and drawn with one imshow on one axes filling ``fig``.
+
+    What :func:`class_grid` and :func:`transform_rows` show, for widgets: a grid of 100 axes
+    took 0.8 s to redraw, one axes takes a tenth of that (``benchmarks/widget_latency.py``).
+    Introduced with :class:`augkit.widgets.data.SubsetPreview` (``notebooks/00_start_here.ipynb``).
+    """
+    rows = [(str(label), np.clip(np.asarray(imgs), 0, 255).astype(np.uint8))
+            for label, imgs in images_by_row.items()]
+    if not rows or not any(len(imgs) for _, imgs in rows):
+        raise ValueError("rows_into needs at least one image")
+    h, w = next(imgs for _, imgs in rows if len(imgs)).shape[1:3]
+    c = next(imgs for _, imgs in rows if len(imgs)).shape[3] if rows[0][1].ndim == 4 else 1
+    ncols = max(len(imgs) for _, imgs in rows)
+    canvas = np.full((len(rows) * (h + gap) - gap, ncols * (w + gap) - gap, c), 255, np.uint8)
+    for r, (_, imgs) in enumerate(rows):
+        for k, img in enumerate(imgs.reshape(len(imgs), h, w, c)):
+            canvas[r * (h + gap):r * (h + gap) + h, k * (w + gap):k * (w + gap) + w] = img
+    label_inches = 0.15 + 0.065 * max(len(label) for label, _ in rows)
+    width, height = ncols * size + label_inches, len(rows) * size
+    fig.set_size_inches(width, height)
+    ax = fig.add_axes((label_inches / width, 0.0, 1 - label_inches / width, 1.0))
+    ax.imshow(canvas[..., 0] if c == 1 else canvas, cmap="gray" if c == 1 else None,
+              vmin=0, vmax=255, interpolation="nearest", aspect="auto")
+    ax.set_xticks([])
+    ax.set_yticks([r * (h + gap) + h / 2 for r in range(len(rows))], [lb for lb, _ in rows],
+                  fontsize=8)
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    return ax
+
+
 def _axes(fig, nrows: int, ncols: int, figsize):
     """A grid of axes in ``fig`` (a widget passes the figure it renders), else in a new figure."""
     if fig is None:

@@ -128,3 +128,38 @@ def test_jupyterlab_has_the_widget_front_end_that_matches_ipywidgets():
     front_end = json.loads(package.read_text())["version"]
     # ipywidgets 8 speaks widget protocol 2, which the front-end's 5.x releases implement.
     assert ipywidgets.__version__.startswith("8.") and front_end.startswith("5."), (ipywidgets.__version__, front_end)
+
+
+class Panels(Line):
+    """One or two panels with long labels, laid out by the constrained engine."""
+
+    def draw(self, fig, s):
+        axes = fig.subplots(1, 1 if s["offset"] == 0 else 2, squeeze=False)[0]
+        for ax in axes:
+            ax.plot(s["y"])
+            ax.set_ylabel("a long label the layout must make room for")
+
+
+def test_layout_runs_once_and_its_positions_are_reused_until_the_panels_change():
+    """Constrained layout cost up to half of a redraw; later draws reuse its positions."""
+    w = Panels()
+    first = [ax.get_position().bounds for ax in w.figure.axes]
+    # the layout engine placed it (matplotlib's fixed default would be figure.subplot.left)
+    assert abs(first[0][0] - plt.rcParams["figure.subplot.left"]) > 0.01
+    w.slope.value = 2.5
+    assert w.figure.get_layout_engine() is None  # no layout pass on this redraw
+    assert [ax.get_position().bounds for ax in w.figure.axes] == first
+    w.offset.value = 1  # two panels now: laid out afresh, and those positions kept
+    assert w.figure.get_layout_engine() is not None and len(w.figure.axes) == 2
+    two = [ax.get_position().bounds for ax in w.figure.axes]
+    assert two[1][0] > two[0][0] + two[0][2]  # side by side, not on top of each other
+    w.slope.value = -1.0
+    assert [ax.get_position().bounds for ax in w.figure.axes] == two
+
+
+def test_building_a_widget_freezes_what_exists_so_moves_skip_long_collections():
+    import gc
+
+    gc.unfreeze()
+    Line()
+    assert gc.get_freeze_count() > 0

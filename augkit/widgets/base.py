@@ -21,6 +21,7 @@ Introduced with :class:`augkit.widgets.data.SubsetPreview` in ``notebooks/00_sta
 from __future__ import annotations
 
 import base64
+import gc
 import io
 from contextlib import contextmanager
 
@@ -77,12 +78,19 @@ class LiveFigure:
         self.figure: Figure | None = None
         self.n_updates = 0
         self._held = False
+        self._positions = None  # where the layout engine put the axes on the first draw
         self.readout = W.HTML()
         self.output = W.Output()
         for control in controls.values():
             control.observe(self._on_change, names="value")
         self.widget = self.arrange()
         self.update()
+        # Once TensorFlow and the models are loaded, Python tracks about half a million
+        # objects, and a full garbage collection in the middle of a slider move took 300 ms
+        # (benchmarks/widget_latency.py). Collect once now and move what exists to the
+        # permanent generation, so later collections only look at new objects.
+        gc.collect()
+        gc.freeze()
 
     # Subclasses fill these in.
     def compute(self, **values) -> dict:  # pragma: no cover - abstract
@@ -123,11 +131,22 @@ class LiveFigure:
         self.state = self.compute(**self.values())
         self.readout.value = self.describe(self.state)
         # A bare Figure, not pyplot: redraws never pile up open figures or show inline.
-        fig = Figure(figsize=self.figsize, layout=self.layout)
+        # The layout engine (constrained layout measures every tick label) cost up to half
+        # of a redraw, so it runs on the first draw only; later draws with the same panels
+        # reuse the axes' positions it found.
+        reuse = self._positions is not None
+        fig = Figure(figsize=self.figsize, layout=None if reuse else self.layout)
         self.draw(fig, self.state)
+        if reuse and len(fig.axes) == len(self._positions):
+            for ax, position in zip(fig.axes, self._positions, strict=True):
+                ax.set_position(position)
+        elif reuse:  # another set of panels this time: lay it out afresh
+            fig.set_layout_engine(self.layout)
         self.figure = fig
         self.n_updates += 1
         render_into(self.output, fig, dpi=self.dpi)
+        if self.layout is not None and fig.get_layout_engine() is not None:
+            self._positions = [ax.get_position() for ax in fig.axes]
 
     def _ipython_display_(self) -> None:
         display(self.widget)

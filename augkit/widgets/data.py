@@ -50,8 +50,9 @@ class SubsetPreview(LiveFigure):
                 f"{s['seed']}); showing up to {self.show} per class")
 
     def draw(self, fig, s: dict) -> None:
-        plots.class_grid(s["shown_x"], s["shown_y"], self.class_names,
-                         per_class=min(s["n_per_class"], self.show), size=0.6, fig=fig)
+        rows = {self.class_names[int(c)]: s["shown_x"][s["shown_y"] == c]
+                for c in np.unique(s["shown_y"])}
+        plots.rows_into(fig, rows, size=0.6)
 
 
 class AugmentGallery(LiveFigure):
@@ -123,4 +124,4 @@ class AugmentGallery(LiveFigure):
         out = s["images"]
         rows = {f"image {i}": out[i * self.copies:(i + 1) * self.copies]
                 for i in range(len(self.images))}
-        plots.transform_rows(rows, size=0.8, fig=fig)
+        plots.rows_into(fig, rows, size=0.8)
