@@ -62,6 +62,20 @@ def title(nb) -> str:
     return ""
 
 
+def recorded_run_time(nb) -> str:
+    """How long an executed copy took, from the times its executor recorded in each code
+    cell's metadata (first cell busy -> last cell replied); "?" where none were recorded."""
+    from datetime import datetime
+
+    stamps = [c.metadata.get("execution", {}) for c in nb.cells if c.cell_type == "code"]
+    stamps = [s for s in stamps if "iopub.status.busy" in s and "shell.execute_reply" in s]
+    if not stamps:
+        return "?"
+    start, end = (datetime.fromisoformat(t.replace("Z", "+00:00")) for t in
+                  (stamps[0]["iopub.status.busy"], stamps[-1]["shell.execute_reply"]))
+    return f"{(end - start).total_seconds():.0f} s"
+
+
 def fold_solutions(nb):
     """Solutions become collapsed ``<details>`` blocks, and their "click the bar" labels go
     (there is no bar in a static page). Returns a copy; the executed notebook is untouched."""
@@ -131,11 +145,11 @@ def freeze_widgets(nb):
                 outputs.append(out)
                 continue
             pngs, texts = _widget_parts(state, view["model_id"])
-            outputs += [nbformat.v4.new_output("display_data", data={
-                "image/png": png, "text/plain": "<the widget's last picture>"}) for png in pngs]
-            if texts and not pngs:
+            if texts:  # a readout line, a progress bar's counts
                 outputs.append(nbformat.v4.new_output("stream", name="stdout",
                                                       text=" ".join(texts) + "\n"))
+            outputs += [nbformat.v4.new_output("display_data", data={
+                "image/png": png, "text/plain": "<the widget's last picture>"}) for png in pngs]
         cell.outputs = outputs
     nb.metadata.pop("widgets", None)
     return nb
@@ -175,7 +189,8 @@ def build(out_dir, *, quick: bool = False, only=None, executed_dir=None,
     import nbformat
 
     out_dir = Path(out_dir)
-    (out_dir / "executed").mkdir(parents=True, exist_ok=True)
+    (out_dir if executed_dir is not None else out_dir / "executed").mkdir(parents=True,
+                                                                          exist_ok=True)
     notebooks = sorted(notebooks_dir.glob("*.ipynb"))
     if only:
         notebooks = [p for p in notebooks if any(p.name.startswith(o) for o in only)]
@@ -188,7 +203,7 @@ def build(out_dir, *, quick: bool = False, only=None, executed_dir=None,
             if not source.is_file():
                 raise FileNotFoundError(f"{source}: no executed copy of {nb_path.name} "
                                         f"(make one with `augkit run {nb_path.stem[:2]}`)")
-            seconds = "(executed before)"
+            seconds = recorded_run_time(nbformat.read(source, as_version=4))
         else:
             source = out_dir / "executed" / nb_path.name
             log(f"running {nb_path.name} ({'quick' if quick else 'full'} mode) ...")

@@ -54,6 +54,11 @@ def test_book_converts_executed_copies_without_running(tmp_path):
     book.build(tmp_path / "site", executed_dir=executed, notebooks_dir=executed,
                log=lambda _: None)
     assert "ran earlier" in (tmp_path / "site" / "01_demo.html").read_text()
+    meta = json.loads((tmp_path / "site" / "book.json").read_text())
+    assert meta["notebooks"][0]["seconds"] == "?"  # no executor timings in this copy
+    nb.cells[2].metadata["execution"] = {"iopub.status.busy": "2026-12-07T15:23:47.1Z",
+                                         "shell.execute_reply": "2026-12-07T15:25:05.2Z"}
+    assert book.recorded_run_time(nb) == "78 s"
 
 
 def test_book_errors_are_one_line(tmp_path, capsys):
@@ -91,7 +96,9 @@ def test_widgets_freeze_into_their_last_picture_and_text():
     nb.cells = [cell]
     png = {"output_type": "display_data", "data": {"image/png": "iVBORw0KGgo=", "text/plain": ""}}
     state = {
-        "box": {"model_name": "VBoxModel", "state": {"children": ["IPY_MODEL_out", "IPY_MODEL_box"]}},
+        "box": {"model_name": "VBoxModel",
+                "state": {"children": ["IPY_MODEL_out", "IPY_MODEL_box", "IPY_MODEL_ro"]}},
+        "ro": {"model_name": "HTMLModel", "state": {"value": "gain <b>+8.2</b> points"}},
         "out": {"model_name": "OutputModel", "state": {"outputs": [png]}},
         "bar": {"model_name": "HBoxModel", "state": {"children": ["IPY_MODEL_h1", "IPY_MODEL_p"]}},
         "h1": {"model_name": "HTMLModel", "state": {"value": "sweep: 100%&nbsp;<b>15/15</b>"}},
@@ -99,8 +106,9 @@ def test_widgets_freeze_into_their_last_picture_and_text():
     }
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": state}}
     outs = book.freeze_widgets(nb).cells[0].outputs
-    assert outs[0]["data"]["image/png"] == "iVBORw0KGgo="   # the box's picture (cycle ignored)
-    assert outs[1]["text"] == "sweep: 100%\xa015/15\n"        # the bar's text, tags stripped
-    assert outs[2]["text"] == "kept\n" and len(outs) == 3
+    assert outs[0]["text"] == "gain +8.2 points\n"           # the box's readout, tags stripped
+    assert outs[1]["data"]["image/png"] == "iVBORw0KGgo="   # its picture (the cycle ignored)
+    assert outs[2]["text"] == "sweep: 100%\xa015/15\n"        # the bar's text
+    assert outs[3]["text"] == "kept\n" and len(outs) == 4
     assert "widgets" not in nb.metadata
     assert "unpkg" not in book.to_html(nb)
