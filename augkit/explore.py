@@ -220,6 +220,9 @@ def serve(port: int = 8866, open_browser: bool = True, data_dir=None) -> int:
     if importlib.util.find_spec("voila") is None:
         raise RuntimeError("augkit explore needs Voila: pip install voila (it is in augkit's "
                            "dependencies; reinstall augkit with `pip install -e .`)")
+    from augkit import config
+
+    config.pin_data_dir()  # the pages' kernels start in a temporary folder, not here
     env = dict(os.environ)
     if data_dir is not None:
         folder = Path(data_dir).expanduser()

@@ -40,22 +40,26 @@ def show_image(ax, img, title: str = "", frame: bool = True):
         side.set_visible(frame)
 
 
-def grid_into(ax, images, ncols: int = 10):
+def grid_into(ax, images, ncols: int = 10, gap: int = 0):
     """Tile (N, H, W, C) uint8 images into one canvas and draw it on ``ax`` with one imshow.
 
     One imshow instead of one axes per image keeps a redraw cheap, which matters for widgets
     that redraw a whole grid on every slider move (``notebooks/04_gan_mnist.ipynb``).
-    Unfilled cells of the last row stay black.
+    Unfilled cells of the last row stay black; ``gap`` pixels of white separate the images.
     """
     images = np.asarray(images)
     n, h, w, c = images.shape
     rows = int(np.ceil(n / ncols))
-    canvas = np.zeros((rows * h, ncols * w, c), np.uint8)
+    canvas = np.full((rows * (h + gap) - gap, ncols * (w + gap) - gap, c), 255 if gap else 0,
+                     np.uint8)
+    for r in range(rows):  # black under every cell, white only in the gaps
+        for col in range(ncols):
+            canvas[r * (h + gap):r * (h + gap) + h, col * (w + gap):col * (w + gap) + w] = 0
     for i, img in enumerate(images):
         r, col = divmod(i, ncols)
-        canvas[r * h:(r + 1) * h, col * w:(col + 1) * w] = img
+        canvas[r * (h + gap):r * (h + gap) + h, col * (w + gap):col * (w + gap) + w] = img
     ax.imshow(canvas[..., 0] if c == 1 else canvas, cmap="gray" if c == 1 else None,
-              vmin=0, vmax=255)
+              vmin=0, vmax=255, interpolation="nearest")  # pixels, as show_image draws them
     ax.axis("off")
 
 

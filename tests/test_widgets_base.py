@@ -138,9 +138,11 @@ class Panels(Line):
         for ax in axes:
             ax.plot(s["y"])
             ax.set_ylabel("a long label the layout must make room for")
+            if s["offset"] == 2:  # named ticks, as a bar chart of strategies has
+                ax.set_yticks([1.0, 2.0], ["classic", "semi-supervised GAN (labels + pool)"])
 
 
-def test_layout_runs_once_and_its_positions_are_reused_until_the_panels_change():
+def test_layout_runs_once_and_is_reused_until_the_panels_or_their_labels_change():
     """Constrained layout cost up to half of a redraw; later draws reuse its positions."""
     w = Panels()
     first = [ax.get_position().bounds for ax in w.figure.axes]
@@ -155,6 +157,9 @@ def test_layout_runs_once_and_its_positions_are_reused_until_the_panels_change()
     assert two[1][0] > two[0][0] + two[0][2]  # side by side, not on top of each other
     w.slope.value = -1.0
     assert [ax.get_position().bounds for ax in w.figure.axes] == two
+    w.offset.value = 2  # the same two panels, but long tick names: they need a wider margin
+    assert w.figure.get_layout_engine() is not None
+    assert w.figure.axes[0].get_position().x0 > two[0][0] + 0.05
 
 
 def test_building_a_widget_freezes_what_exists_so_moves_skip_long_collections():

@@ -64,7 +64,12 @@ def test_class_buttons_choose_the_explorers_class(small_cgan):
     want, _ = small_cgan.sample(12, labels=7, seed=0)
     assert np.array_equal(view.state["images"], want)
     assert _png(view) != first
-    assert sum(bool(ax.images) for ax in view.figure.axes) == 12  # two rows of up to ten
+    # one tiled picture, two rows of up to ten, 3 white pixels between images
+    (ax,) = view.figure.axes
+    canvas = np.asarray(ax.images[0].get_array())
+    assert canvas.shape == (2 * 31 - 3, 10 * 31 - 3)
+    assert np.array_equal(canvas[31:59, 31:59], view.state["images"][11, ..., 0])
+    assert (canvas[28:31] == 255).all() and (canvas[31:59, 62:90] == 0).all()  # gap, empty cell
     sevens = view.state["images"].copy()
     view.seed.value = 5
     assert (view.state["labels"] == 7).all() and not np.array_equal(view.state["images"], sevens)

@@ -58,6 +58,26 @@ def class_buttons(class_names, value: int = 0) -> W.ToggleButtons:
                            description="class", style={"button_width": f"{width}px"})
 
 
+def _frame(fig) -> list:
+    """What decides the margins a layout engine leaves around the panels: how many axes,
+    their axis labels, named ticks (the strategies of a bar chart, say), legends and title
+    lines. A redraw with the same frame can reuse the last layout: a number in a title or
+    on a numeric axis may change, the room it takes hardly does."""
+    from matplotlib.ticker import FixedLocator
+
+    def named(axis):  # ticks placed by hand: their labels, read without drawing
+        locator, formatter = axis.get_major_locator(), axis.get_major_formatter()
+        if not isinstance(locator, FixedLocator):
+            return None
+        return tuple(str(formatter(x, i)) for i, x in enumerate(locator.locs))
+
+    frame = [(fig._suptitle.get_text() if fig._suptitle else "", len(fig.legends))]
+    for ax in fig.axes:
+        frame.append((ax.get_xlabel(), ax.get_ylabel(), ax.get_title().count("\n"),
+                      ax.get_legend() is not None, named(ax.xaxis), named(ax.yaxis)))
+    return frame
+
+
 class LiveFigure:
     """Base class: controls -> :meth:`compute` -> ``.state`` -> :meth:`draw` -> figure.
 
@@ -79,6 +99,7 @@ class LiveFigure:
         self.n_updates = 0
         self._held = False
         self._positions = None  # where the layout engine put the axes on the first draw
+        self._frame: list = []  # ... and the text around them then (see _frame)
         self.readout = W.HTML()
         self.output = W.Output()
         for control in controls.values():
@@ -132,21 +153,22 @@ class LiveFigure:
         self.readout.value = self.describe(self.state)
         # A bare Figure, not pyplot: redraws never pile up open figures or show inline.
         # The layout engine (constrained layout measures every tick label) cost up to half
-        # of a redraw, so it runs on the first draw only; later draws with the same panels
-        # reuse the axes' positions it found.
+        # of a redraw, so it runs on the first draw only; later draws
+        # reuse the axes' positions it found while the text around the panels is the same.
         reuse = self._positions is not None
         fig = Figure(figsize=self.figsize, layout=None if reuse else self.layout)
         self.draw(fig, self.state)
-        if reuse and len(fig.axes) == len(self._positions):
+        if reuse and _frame(fig) == self._frame:
             for ax, position in zip(fig.axes, self._positions, strict=True):
                 ax.set_position(position)
-        elif reuse:  # another set of panels this time: lay it out afresh
+        elif reuse:  # other panels, labels or legends this time: lay it out afresh
             fig.set_layout_engine(self.layout)
         self.figure = fig
         self.n_updates += 1
         render_into(self.output, fig, dpi=self.dpi)
         if self.layout is not None and fig.get_layout_engine() is not None:
             self._positions = [ax.get_position() for ax in fig.axes]
+            self._frame = _frame(fig)
 
     def _ipython_display_(self) -> None:
         display(self.widget)

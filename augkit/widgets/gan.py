@@ -84,7 +84,10 @@ class ConditionalExplorer(LiveFigure):
         return {"images": images, "labels": labels}
 
     def draw(self, fig, s: dict) -> None:
-        plots.image_grid(s["images"], ncols=10, size=0.9, fig=fig)
+        # one tiled image on one axes: 20 axes cost most of a redraw
+        rows = int(np.ceil(len(s["images"]) / 10))
+        fig.set_size_inches(10 * 0.9, rows * 0.9)
+        plots.grid_into(fig.add_axes((0.0, 0.0, 1.0, 1.0)), s["images"], ncols=10, gap=3)
 
 
 class LatentInterpolation(LiveFigure):
