@@ -58,6 +58,7 @@ def test_explorer_page_works_offline(page, explore_app, name, shots):
         move_controls(page, box, box.locator(".widget-output img").first, log)
         screenshot(page, box, shots / f"{name}-widget{i + 1}.png")
     print(summary(log))
+    (shots / "moves.txt").write_text(summary(log) + "\n")  # what moved, and how fast it redrew
     print("blocked (not needed to render):", page.blocked)
     assert log, f"{name}: no control was moved"
     failed = [what for what, ok, _ in log if not ok]

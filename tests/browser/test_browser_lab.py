@@ -85,6 +85,7 @@ def test_notebook_widgets_redraw(lab_page, lab, notebook, shots):
         page.wait_for_function(KERNEL_IDLE, timeout=60_000)
         screenshot(page, cell, shots / f"{Path(notebook).stem}-widget{i + 1}.png")
     print(summary(log))
+    (shots / "moves.txt").write_text(summary(log) + "\n")  # what moved, and how fast it redrew
     assert log, f"{notebook}: no control was moved"
     failed = [what for what, ok, _ in log if not ok]
     assert not failed, f"{notebook}: no redraw after {failed}\n{summary(log)}"
