@@ -203,13 +203,14 @@ def build(out_dir, *, quick: bool = False, only=None, executed_dir=None,
             if not source.is_file():
                 raise FileNotFoundError(f"{source}: no executed copy of {nb_path.name} "
                                         f"(make one with `augkit run {nb_path.stem[:2]}`)")
-            seconds = recorded_run_time(nbformat.read(source, as_version=4))
+            nb = nbformat.read(source, as_version=4)
+            seconds = recorded_run_time(nb)
         else:
             source = out_dir / "executed" / nb_path.name
             log(f"running {nb_path.name} ({'quick' if quick else 'full'} mode) ...")
             took = run_notebook(nb_path, source, {"QUICK": quick}, timeout)
+            nb = nbformat.read(source, as_version=4)
             seconds = f"{took:.0f} s"
-        nb = nbformat.read(source, as_version=4)
         page = nb_path.stem + ".html"
         files.write_text(out_dir / page, to_html(nb))
         entries.append({"stem": nb_path.stem, "title": title(nb), "page": page,

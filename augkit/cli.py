@@ -93,11 +93,15 @@ def _parameter_value(text: str):
         return text
 
 
+def _check_timeout(args) -> None:
+    if args.timeout <= 0:
+        raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout}")
+
+
 def cmd_run(args) -> int:
     from augkit import book
 
-    if args.timeout <= 0:
-        raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout}")
+    _check_timeout(args)
     nb_path = _find_notebook(args.notebook)
     out_dir = Path(args.out_dir)
     try:
@@ -119,8 +123,7 @@ def cmd_run(args) -> int:
 def cmd_book(args) -> int:
     from augkit import book
 
-    if args.timeout <= 0:
-        raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout}")
+    _check_timeout(args)
     if args.executed and not Path(args.executed).is_dir():
         raise UsageError(f"--executed {args.executed} is not a directory")
     quick = config.env_quick() if args.quick is None else args.quick

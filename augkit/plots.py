@@ -40,6 +40,26 @@ def show_image(ax, img, title: str = "", frame: bool = True):
         side.set_visible(frame)
 
 
+def _tile(rows, gap: int, empty: int) -> np.ndarray:
+    """One canvas of image rows (each (N, H, W, C) uint8), ``gap`` white pixels between
+    cells; cells a short row leaves free are filled with ``empty``."""
+    h, w, c = next(imgs for imgs in rows if len(imgs)).shape[1:]
+    ncols = max(len(imgs) for imgs in rows)
+    canvas = np.full((len(rows) * (h + gap) - gap, ncols * (w + gap) - gap, c), 255, np.uint8)
+    for r, imgs in enumerate(rows):
+        for k in range(ncols):
+            cell = canvas[r * (h + gap):r * (h + gap) + h, k * (w + gap):k * (w + gap) + w]
+            cell[...] = imgs[k] if k < len(imgs) else empty
+    return canvas
+
+
+def _show_canvas(ax, canvas, **kwargs) -> None:
+    """A tiled canvas on the fixed 0..255 scale, pixels as :func:`show_image` draws them."""
+    grey = canvas.shape[-1] == 1
+    ax.imshow(canvas[..., 0] if grey else canvas, cmap="gray" if grey else None, vmin=0,
+              vmax=255, interpolation="nearest", **kwargs)
+
+
 def grid_into(ax, images, ncols: int = 10, gap: int = 0):
     """Tile (N, H, W, C) uint8 images into one canvas and draw it on ``ax`` with one imshow.
 
@@ -48,18 +68,8 @@ def grid_into(ax, images, ncols: int = 10, gap: int = 0):
     Unfilled cells of the last row stay black; ``gap`` pixels of white separate the images.
     """
     images = np.asarray(images)
-    n, h, w, c = images.shape
-    rows = int(np.ceil(n / ncols))
-    canvas = np.full((rows * (h + gap) - gap, ncols * (w + gap) - gap, c), 255 if gap else 0,
-                     np.uint8)
-    for r in range(rows):  # black under every cell, white only in the gaps
-        for col in range(ncols):
-            canvas[r * (h + gap):r * (h + gap) + h, col * (w + gap):col * (w + gap) + w] = 0
-    for i, img in enumerate(images):
-        r, col = divmod(i, ncols)
-        canvas[r * (h + gap):r * (h + gap) + h, col * (w + gap):col * (w + gap) + w] = img
-    ax.imshow(canvas[..., 0] if c == 1 else canvas, cmap="gray" if c == 1 else None,
-              vmin=0, vmax=255, interpolation="nearest")  # pixels, as show_image draws them
+    _show_canvas(ax, _tile([images[i:i + ncols] for i in range(0, len(images), ncols)],
+                           gap, empty=0))
     ax.axis("off")
 
 
@@ -71,26 +81,21 @@ def rows_into(fig, images_by_row: dict, size: float = 0.8, gap: int = 2):
     took 0.8 s to redraw, one axes takes a tenth of that (``benchmarks/widget_latency.py``).
     Introduced with :class:`augkit.widgets.data.SubsetPreview` (``notebooks/00_start_here.ipynb``).
     """
-    rows = [(str(label), np.clip(np.asarray(imgs), 0, 255).astype(np.uint8))
-            for label, imgs in images_by_row.items()]
-    if not rows or not any(len(imgs) for _, imgs in rows):
+    labels = [str(label) for label in images_by_row]
+    rows = [np.clip(np.asarray(imgs), 0, 255).astype(np.uint8) for imgs in images_by_row.values()]
+    rows = [imgs[..., None] if imgs.ndim == 3 else imgs for imgs in rows]  # (N, H, W) -> C = 1
+    if not any(len(imgs) for imgs in rows):
         raise ValueError("rows_into needs at least one image")
-    h, w = next(imgs for _, imgs in rows if len(imgs)).shape[1:3]
-    c = next(imgs for _, imgs in rows if len(imgs)).shape[3] if rows[0][1].ndim == 4 else 1
-    ncols = max(len(imgs) for _, imgs in rows)
-    canvas = np.full((len(rows) * (h + gap) - gap, ncols * (w + gap) - gap, c), 255, np.uint8)
-    for r, (_, imgs) in enumerate(rows):
-        for k, img in enumerate(imgs.reshape(len(imgs), h, w, c)):
-            canvas[r * (h + gap):r * (h + gap) + h, k * (w + gap):k * (w + gap) + w] = img
-    label_inches = 0.15 + 0.065 * max(len(label) for label, _ in rows)
+    canvas = _tile(rows, gap, empty=255)  # free cells white, as the figure around them
+    h = next(imgs for imgs in rows if len(imgs)).shape[1]
+    ncols = max(len(imgs) for imgs in rows)
+    label_inches = 0.15 + 0.065 * max(len(label) for label in labels)
     width, height = ncols * size + label_inches, len(rows) * size
     fig.set_size_inches(width, height)
     ax = fig.add_axes((label_inches / width, 0.0, 1 - label_inches / width, 1.0))
-    ax.imshow(canvas[..., 0] if c == 1 else canvas, cmap="gray" if c == 1 else None,
-              vmin=0, vmax=255, interpolation="nearest", aspect="auto")
+    _show_canvas(ax, canvas, aspect="auto")
     ax.set_xticks([])
-    ax.set_yticks([r * (h + gap) + h / 2 for r in range(len(rows))], [lb for lb, _ in rows],
-                  fontsize=8)
+    ax.set_yticks([r * (h + gap) + h / 2 for r in range(len(rows))], labels, fontsize=8)
     ax.tick_params(length=0)
     for spine in ax.spines.values():
         spine.set_visible(False)

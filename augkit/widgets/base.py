@@ -158,7 +158,8 @@ class LiveFigure:
         reuse = self._positions is not None
         fig = Figure(figsize=self.figsize, layout=None if reuse else self.layout)
         self.draw(fig, self.state)
-        if reuse and _frame(fig) == self._frame:
+        frame = _frame(fig) if self.layout is not None else None
+        if reuse and frame == self._frame:
             for ax, position in zip(fig.axes, self._positions, strict=True):
                 ax.set_position(position)
         elif reuse:  # other panels, labels or legends this time: lay it out afresh
@@ -168,7 +169,7 @@ class LiveFigure:
         render_into(self.output, fig, dpi=self.dpi)
         if self.layout is not None and fig.get_layout_engine() is not None:
             self._positions = [ax.get_position() for ax in fig.axes]
-            self._frame = _frame(fig)
+            self._frame = frame
 
     def _ipython_display_(self) -> None:
         display(self.widget)
