@@ -1,12 +1,17 @@
 """Pytest set-up shared by the unit tests and the nbval notebook runs."""
 
 import os
+import sys
 import tempfile
 
 import matplotlib
 import pytest
 
 from augkit import config
+
+# Test support that notebook kernels import too (tests/support: the blank-panel check).
+SUPPORT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tests", "support")
+sys.path.insert(0, SUPPORT)
 
 matplotlib.use("Agg")
 
@@ -24,7 +29,7 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["AUGKIT_MODELS_DIR"] = os.path.join(_models, os.environ["PYTEST_XDIST_WORKER"])
 
 # Every notebook kernel checks each figure it renders for blank image panels
-# (augkit/figcheck.py): an IPython start-up file installs the check, the kernel logs what
+# (tests/support/figcheck.py): an IPython start-up file installs the check, the kernel logs what
 # it finds, and the hook below fails the cell that drew it. Kernels inherit IPYTHONDIR.
 _FIGURE_LOG = os.path.join(tempfile.mkdtemp(prefix="augkit-figcheck-"), "blank-panels.jsonl")
 os.environ["AUGKIT_FIGURE_LOG"] = _FIGURE_LOG
@@ -32,17 +37,17 @@ _ipython_dir = tempfile.mkdtemp(prefix="augkit-ipython-")
 os.makedirs(os.path.join(_ipython_dir, "profile_default", "startup"))
 with open(os.path.join(_ipython_dir, "profile_default", "startup", "00-augkit-figcheck.py"),
           "w", encoding="utf-8") as _f:
-    _f.write("from augkit import figcheck\nfigcheck.install()\n")
+    _f.write(f"import sys\nsys.path.insert(0, {SUPPORT!r})\nimport figcheck\nfigcheck.install()\n")
 os.environ["IPYTHONDIR"] = _ipython_dir
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
-    from augkit import figcheck
+    import figcheck
 
     start = os.path.getsize(_FIGURE_LOG) if os.path.exists(_FIGURE_LOG) else 0
     result = yield
     problems, _ = figcheck.read_log(_FIGURE_LOG, start)  # only notebook kernels write it
     if problems:
-        raise AssertionError("blank figure panels (augkit/figcheck.py): " + "; ".join(problems))
+        raise AssertionError("blank figure panels (tests/support/figcheck.py): " + "; ".join(problems))
     return result

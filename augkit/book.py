@@ -27,29 +27,103 @@ class NotebookError(RuntimeError):
     """A notebook failed or ran past its time limit (one line, for the command line)."""
 
 
+class NotebookInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a notebook; the message says which and in which cell."""
+
+
+def read_notebook(path):
+    """Read ``path`` as a notebook (format 4); a corrupt file is a ``ValueError`` naming it."""
+    import nbformat
+    from nbformat.reader import NotJSONError
+
+    try:
+        return nbformat.read(path, as_version=4)
+    except (NotJSONError, UnicodeDecodeError):
+        why = "it is not JSON text"
+    except (ValueError, AttributeError, TypeError, KeyError, nbformat.ValidationError):
+        why = "its JSON is not in the notebook format"  # nbformat's own words name no file
+    raise ValueError(f"{path} is not a valid notebook: {why}; restore it or run it again")
+
+
+def _quiet_kernel_manager():
+    """A kernel manager whose kernels' own stderr goes nowhere: that is ipykernel's log (a
+    zmq traceback when a cell is stopped), not the cells' output, which the notebook keeps."""
+    import subprocess
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    class QuietKernelManager(AsyncKernelManager):
+        async def _async_start_kernel(self, **kw):
+            kw.setdefault("stderr", subprocess.DEVNULL)
+            await super()._async_start_kernel(**kw)
+
+        start_kernel = _async_start_kernel
+
+    return QuietKernelManager
+
+
+def _not_a_timeout_log(record) -> bool:
+    """False for the line nbclient logs (through papermill's logger) before it raises a
+    cell's time-out: the one-line error says it, with the notebook and the cell."""
+    return not record.getMessage().startswith("Timeout waiting for execute reply")
+
+
 def run_notebook(nb_path: Path, out: Path, params: dict | None = None,
                  timeout: int = 1800) -> float:
     """Execute ``nb_path`` with papermill into ``out``; returns the seconds it took.
 
     papermill injects ``params`` after the cell tagged ``parameters``, as the notebook
-    ecosystem does, and always writes the executed copy, errors included."""
+    ecosystem does. The copy is written under a temporary name and renamed onto ``out``
+    when the notebook finishes, or fails in a cell (the copy then shows the error); a cell
+    past ``timeout`` or a Ctrl-C leaves ``out`` as it was, never a partial copy."""
+    import logging
+
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    read_notebook(nb_path)  # a corrupt file is named here, not deep inside papermill
     config.pin_data_dir()  # the kernel starts in the notebook's folder, not here
+    ran = []  # the cells sent to the kernel: len(ran) is the running cell's number
+    log = logging.getLogger("papermill")
+    log.addFilter(_not_a_timeout_log)
     start = time.perf_counter()
     try:
-        papermill.execute_notebook(str(nb_path), str(out), parameters=params or {},
-                                   kernel_name="python3", cwd=str(nb_path.parent),
-                                   execution_timeout=timeout, progress_bar=False,
-                                   log_output=False)
-    except PapermillExecutionError as exc:
-        raise NotebookError(f"{nb_path.name} failed in cell {exc.exec_count}: {exc.ename}: "
-                            f"{exc.evalue} (executed copy with the error: {out})") from exc
+        with files.atomic_path(out) as tmp:
+            try:
+                papermill.execute_notebook(
+                    str(nb_path), str(tmp), parameters=params or {}, kernel_name="python3",
+                    cwd=str(nb_path.parent), execution_timeout=timeout, progress_bar=False,
+                    log_output=False, kernel_manager_class=_quiet_kernel_manager(),
+                    on_cell_execute=lambda cell, cell_index: ran.append(cell_index))
+            except PapermillExecutionError as exc:
+                if exc.ename == "KeyboardInterrupt":  # the kernel got the Ctrl-C first
+                    raise KeyboardInterrupt from exc
+                files.commit(tmp, out)  # the copy with the error is the best clue
+                raise NotebookError(f"{nb_path.name} failed in cell {exc.exec_count}: "
+                                    f"{exc.ename}: {exc.evalue} (executed copy with the "
+                                    f"error: {out})") from exc
     except TimeoutError as exc:
-        raise NotebookError(f"{nb_path.name}: a cell ran past --timeout {timeout} s "
-                            f"(executed copy: {out}); raise --timeout or use quick mode") from exc
+        raise NotebookError(f"{nb_path.name}: cell {len(ran)} stopped at the timeout of "
+                            f"{timeout} s (--timeout); raise --timeout or use quick mode") from exc
+    except KeyboardInterrupt as exc:
+        raise NotebookInterrupted(f"{nb_path.name}: interrupted in cell {len(ran)}") from exc
+    finally:
+        log.removeFilter(_not_a_timeout_log)
     return time.perf_counter() - start
+
+
+def check_executed(path: Path, nb) -> None:
+    """A ``ValueError`` naming ``path`` if the executed copy ``nb`` stopped early (a code
+    cell with code and no execution count) or has an error output: it is no page to publish."""
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    for n, cell in enumerate(code, 1):
+        if cell.source.strip() and cell.get("execution_count") is None:
+            raise ValueError(f"{path}: code cell {n} never ran (an interrupted run?); run "
+                             "the notebook again with `augkit run`")
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if errors:
+            raise ValueError(f"{path}: code cell {n} failed ({errors[0].get('ename')}); "
+                             "fix it and run the notebook again with `augkit run`")
 
 
 def title(nb) -> str:
@@ -185,9 +259,8 @@ def _index(entries: list[dict], quick: bool) -> str:
 def build(out_dir, *, quick: bool = False, only=None, executed_dir=None,
           notebooks_dir: Path = NOTEBOOK_DIR, timeout: int = 1800, log=print) -> Path:
     """Execute (or take from ``executed_dir``) each notebook and write its HTML page and the
-    index into ``out_dir``; returns the index's path. ``only``: notebook name prefixes."""
-    import nbformat
-
+    index into ``out_dir``; returns the index's path. ``only``: notebook name prefixes.
+    An executed copy that stopped early or holds an error is refused (:func:`check_executed`)."""
     out_dir = Path(out_dir)
     (out_dir if executed_dir is not None else out_dir / "executed").mkdir(parents=True,
                                                                           exist_ok=True)
@@ -203,13 +276,14 @@ def build(out_dir, *, quick: bool = False, only=None, executed_dir=None,
             if not source.is_file():
                 raise FileNotFoundError(f"{source}: no executed copy of {nb_path.name} "
                                         f"(make one with `augkit run {nb_path.stem[:2]}`)")
-            nb = nbformat.read(source, as_version=4)
+            nb = read_notebook(source)
+            check_executed(source, nb)
             seconds = recorded_run_time(nb)
         else:
             source = out_dir / "executed" / nb_path.name
             log(f"running {nb_path.name} ({'quick' if quick else 'full'} mode) ...")
             took = run_notebook(nb_path, source, {"QUICK": quick}, timeout)
-            nb = nbformat.read(source, as_version=4)
+            nb = read_notebook(source)
             seconds = f"{took:.0f} s"
         page = nb_path.stem + ".html"
         files.write_text(out_dir / page, to_html(nb))

@@ -3,8 +3,8 @@
 ``augkit info``          datasets found (and from where), TensorFlow/Keras, CPU/GPU, quick mode
 ``augkit run NOTEBOOK [-p NAME VALUE]``  execute a notebook headless (papermill) and save
                          the executed copy under runs/
-``augkit train gan|vae|classifier|ssgan|ssvae ...``  train, measure and save a model (``--ship``
-                         into the package)
+``augkit train FAMILY ...``  train, measure and save a model of a family (gan, vae, ssgan,
+                         ssvae, classifier, ...: :mod:`augkit.families`; ``--ship`` into the package)
 ``augkit models``        the shipped models with their manifest metrics
 ``augkit study ...``     the downstream study: does generated data help a small-data classifier?
 ``augkit sample ...``    write generated images and labels to an .npz file
@@ -20,10 +20,11 @@ from __future__ import annotations
 import argparse
 import ast
 import os
+import shlex
 import sys
 from pathlib import Path
 
-from augkit import __version__, config, data, datasets, train
+from augkit import __version__, config, data, datasets, families, train
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 
@@ -75,9 +76,12 @@ def cmd_info(args) -> int:
 
 
 def _find_notebook(name: str) -> Path:
+    """A notebook file, or the one notebook of the course whose name starts with ``name``."""
     path = Path(name)
     if path.is_file():
         return path
+    if path.is_absolute() or len(path.parts) > 1:
+        raise UsageError(f"no such notebook: {name}")  # a path, not a name prefix
     matches = sorted(NOTEBOOK_DIR.glob(f"{name}*.ipynb")) if NOTEBOOK_DIR.is_dir() else []
     if len(matches) == 1:
         return matches[0]
@@ -91,6 +95,25 @@ def _parameter_value(text: str):
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):
         return text
+
+
+def _seed(text: str) -> int:
+    """argparse type of ``--seed``: a whole number >= 0 (NumPy refuses negative seeds late,
+    in words that name no option). argparse's message names the option."""
+    try:
+        seed = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if seed < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {seed}")
+    return seed
+
+
+def _study_datasets() -> list[str]:
+    """The datasets the study has presets for: the only ones ``augkit study`` can run."""
+    from augkit.study import PRESETS  # imported here: the study is not needed for other commands
+
+    return [name for name in datasets.NAMES if any(d == name for d, _ in PRESETS)]
 
 
 def _check_timeout(args) -> None:
@@ -115,9 +138,28 @@ def cmd_run(args) -> int:
     quick = params.get("QUICK", config.env_quick())
     print(f"running {nb_path} (quick mode {'ON' if quick else 'off'}"
           f"{', parameters ' + str(params) if params else ''}) ...", flush=True)
-    seconds = book.run_notebook(nb_path, out, params, args.timeout)
+    try:
+        seconds = book.run_notebook(nb_path, out, params, args.timeout)
+    except book.NotebookInterrupted as exc:
+        return _interrupted(args, exc)
     print(f"ok: {nb_path.name} ran in {seconds:.1f} s; executed copy: {out}")
     return 0
+
+
+def _interrupted(args, exc) -> int:
+    """Ctrl-C in a notebook: one line that names it and its cell, and the usual status."""
+    print(f"augkit {args.command}: {exc}", file=sys.stderr)
+    return 130
+
+
+def _book_folder(out: str) -> None:
+    """Create the book's ``--out`` folder, or say in one line why it cannot be one."""
+    if Path(out).exists() and not Path(out).is_dir():
+        raise UsageError(f"--out {out} is a file, not a folder; give a folder for the pages")
+    try:
+        Path(out).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot create the folder ({exc.strerror})") from exc
 
 
 def cmd_book(args) -> int:
@@ -126,67 +168,38 @@ def cmd_book(args) -> int:
     _check_timeout(args)
     if args.executed and not Path(args.executed).is_dir():
         raise UsageError(f"--executed {args.executed} is not a directory")
+    _book_folder(args.out)
     quick = config.env_quick() if args.quick is None else args.quick
     only = [o.strip() for o in args.only.split(",") if o.strip()] if args.only else None
-    index = book.build(args.out, quick=quick, only=only, executed_dir=args.executed,
-                       timeout=args.timeout, log=lambda line: print(line, flush=True))
+    try:
+        index = book.build(args.out, quick=quick, only=only, executed_dir=args.executed,
+                           timeout=args.timeout, log=lambda line: print(line, flush=True))
+    except book.NotebookInterrupted as exc:
+        return _interrupted(args, exc)
     print(f"the course as static pages: {index} (open it in a browser; no kernel needed)")
     return 0
 
 
 def cmd_train(args) -> int:
-    from augkit import losses, zoo
+    from augkit import families, zoo
 
-    semi = args.what in ("ssgan", "ssvae")
-    if min(args.epochs, args.batch_size or 1, args.width, args.depth,
-           args.labels_per_class, args.m1_epochs) <= 0:
-        raise UsageError("--epochs, --batch-size, --width, --depth, --labels-per-class and "
-                         "--m1-epochs must be positive")
-    if not semi and args.labels_per_class != 10:
-        raise UsageError("--labels-per-class applies to 'augkit train ssgan|ssvae' only")
-    if args.what != "ssvae" and (args.m1_epochs != train.SSVAE_M1_EPOCHS
-                                 or args.alpha != train.SSVAE_ALPHA):
-        raise UsageError("--m1-epochs and --alpha apply to 'augkit train ssvae' only")
-    if args.alpha < 0:
-        raise UsageError(f"--alpha must be >= 0, got {args.alpha}")
-    if args.what != "classifier" and (args.depth != 1 or args.recipe != "plain"):
-        raise UsageError("--depth and --recipe apply to 'augkit train classifier' only")
-    losses.get_gan_loss(args.loss)  # an unknown name fails here, before any data is loaded
-    if args.latent_dim is not None and args.latent_dim <= 0:
-        raise UsageError(f"--latent-dim must be positive, got {args.latent_dim}")
-    if args.beta < 0 or args.sigma <= 0:
-        raise UsageError("--beta must be >= 0 and --sigma > 0")
+    family = families.get(args.what)
+    if args.epochs <= 0 or (args.batch_size is not None and args.batch_size <= 0):
+        raise UsageError("--epochs and --batch-size must be positive")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {args.seed}")
     if args.ship and args.out_dir:
         raise UsageError("--ship writes into augkit/weights; do not combine it with --out-dir")
+    given = {o.name: getattr(args, o.name) for o in family.options}
+    options = train.options_for(family, args.dataset, given)  # bad values fail before any data
     command = "augkit " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["train"] else ""
     out = zoo.WEIGHTS_DIR if args.ship else Path(args.out_dir or zoo.user_dir())
-    prefix = {"gan": ("cgan", "dcgan"), "vae": ("cvae", "vae")}.get(args.what)
-    if semi:
-        default = f"{args.what}_{args.dataset}_n{args.labels_per_class}_s{args.seed}"
-    elif prefix is None:
-        default = f"classifier_{args.dataset}"
-    else:
-        default = f"{prefix[0] if args.conditional else prefix[1]}_{args.dataset}"
-    name = args.name or default
-    options = {"conditional": args.conditional, "width": args.width}
-    if args.latent_dim:
-        options["latent_dim"] = args.latent_dim
-    if args.what == "gan":
-        options["loss"] = args.loss
-    if args.what == "vae":
-        options.update(beta=args.beta, likelihood=args.likelihood, sigma=args.sigma)
-    if args.what == "classifier":
-        options.update(depth=args.depth, recipe=args.recipe)
-    if semi:
-        options = {"labels_per_class": args.labels_per_class,
-                   **({"latent_dim": args.latent_dim} if args.latent_dim else {})}
-    if args.what == "ssvae":
-        options.update(m1_epochs=args.m1_epochs, alpha=args.alpha)
+    name = args.name or family.default_name(args.dataset, options, args.seed)
     info = train.train_model(args.what, args.dataset, name=name, out_dir=out,
                              quick=config.env_quick(), epochs=args.epochs, seed=args.seed,
                              batch_size=args.batch_size, data_dir=args.data_dir,
                              checkpoint_dir=args.checkpoint_dir, resume=args.resume,
-                             command=command, **options)
+                             command=command, **{k: v for k, v in given.items() if v is not None})
     print(f"saved {out / info['file']} in {info['train_seconds']} s; metrics: {info['metrics']}")
     return 0
 
@@ -209,10 +222,13 @@ def cmd_models(args) -> int:
 
 
 def cmd_sample(args) -> int:
-    from augkit import zoo
+    from augkit import files, zoo
 
     if args.n <= 0:
         raise UsageError(f"--n must be positive, got {args.n}")
+    if args.n > zoo.MAX_SAMPLES:
+        raise UsageError(f"--n {args.n:,} is above the bound of {zoo.MAX_SAMPLES:,} samples per "
+                         "file; write several files (each with its own --seed)")
     try:
         e = zoo.entry(args.model)
     except zoo.ModelNotFoundError as exc:
@@ -229,8 +245,13 @@ def cmd_sample(args) -> int:
         raise UsageError(f"--out {out} exists; add --overwrite to replace it")
     if not out.parent.is_dir() or not os.access(out.parent, os.W_OK):
         raise UsageError(f"--out {out}: folder {out.parent} is missing or not writable")
-    x_shape, y_shape = zoo.sample_to_file(args.model, args.n, args.label, args.seed, out,
-                                          overwrite=args.overwrite)
+    try:
+        # SIGTERM as an interrupt: the writer then removes its part file on the way out.
+        with files.sigterm_as_interrupt():
+            x_shape, y_shape = zoo.sample_to_file(args.model, args.n, args.label, args.seed,
+                                                  out, overwrite=args.overwrite)
+    except FileExistsError as exc:  # another run made or is making --out meanwhile
+        raise UsageError(f"--out {exc}") from None
     print(f"wrote {out}: x {x_shape} uint8, y {y_shape}")
     return 0
 
@@ -255,8 +276,33 @@ def cmd_study(args) -> int:
           f"{res['results']}")
     written = study.write_study_report(args.out)
     print(f"report: {written['html']}\nsummary: {written['markdown']}\n"
-          f"open it offline in a browser, e.g. python -m webbrowser {written['html']}")
+          f"open it offline in a browser, e.g. python -m webbrowser "
+          f"{shlex.quote(str(written['html']))}")
     return 0
+
+
+def _train_parser(tr: argparse.ArgumentParser, family) -> None:
+    """``augkit train FAMILY``'s options: the shared ones, then the family's own."""
+    tr.add_argument("--dataset", choices=datasets.NAMES, default="mnist")
+    for o in family.options:
+        if o.type is bool:
+            tr.add_argument(o.flag, action="store_true", default=None, help=o.help)
+        else:
+            shown = "" if o.default is None else f" (default {o.default})"
+            tr.add_argument(o.flag, type=o.type, choices=o.choices, help=o.help + shown)
+    tr.add_argument("--epochs", type=int, default=8)
+    tr.add_argument("--batch-size", type=int, help=f"default {family.batch_size}")
+    tr.add_argument("--seed", type=_seed, default=0, help="random seed (a semi-supervised "
+                    "model's seed also draws its labeled subset)")
+    tr.add_argument("--name", help="model name (default: "
+                    f"{family.name_pattern.replace('{prefix}', family.plain_prefix or family.name)})")
+    tr.add_argument("--data-dir")
+    tr.add_argument("--checkpoint-dir", help="save every epoch here (resume with --resume)")
+    tr.add_argument("--resume", action="store_true")
+    tr.add_argument("--out-dir", help="where the model goes (default: your models folder, "
+                    "$AUGKIT_MODELS_DIR or runs/models)")
+    tr.add_argument("--ship", action="store_true", help="write into augkit/weights (maintainers)")
+    tr.set_defaults(func=cmd_train)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -286,53 +332,14 @@ def build_parser() -> argparse.ArgumentParser:
     bk.add_argument("--timeout", type=int, default=1800, help="seconds per cell (default 1800)")
     bk.set_defaults(func=cmd_book)
 
-    tr = sub.add_parser("train", help="train a model and record it in a manifest")
-    tr.add_argument("what", choices=list(train.KINDS))
-    tr.add_argument("--dataset", choices=datasets.NAMES, default="mnist")
-    tr.add_argument("--conditional", action="store_true",
-                    help="conditional GAN/VAE (labeled samples)")
-    tr.add_argument("--loss", default="non_saturating",
-                    help="GAN loss: non_saturating, minimax, least_squares, hinge or wgan_gp")
-    tr.add_argument("--latent-dim", type=int,
-                    help="latent size (default: GAN 64, VAE 16, semi-supervised GAN 100, "
-                         "semi-supervised VAE's z2 50)")
-    tr.add_argument("--beta", type=float, default=1.0, help="VAE: weight of the KL term")
-    tr.add_argument("--likelihood", choices=["bernoulli", "gaussian"],
-                    help="VAE decoder (default: bernoulli for digits, gaussian for CIFAR-10)")
-    tr.add_argument("--sigma", type=float, default=0.1,
-                    help="VAE: the Gaussian decoder's standard deviation on [0, 1] pixels")
-    tr.add_argument("--epochs", type=int, default=8)
-    tr.add_argument("--batch-size", type=int,
-                    help="default 64 (semi-supervised GAN and VAE: 100, as their authors)")
-    tr.add_argument("--seed", type=int, default=0,
-                    help="random seed (semi-supervised models: it also draws the labeled subset)")
-    tr.add_argument("--labels-per-class", type=int, default=10,
-                    help="semi-supervised GAN/VAE: labeled images per class (the rest are "
-                         "unlabeled)")
-    tr.add_argument("--m1-epochs", type=int, default=train.SSVAE_M1_EPOCHS,
-                    help=f"semi-supervised VAE: epochs of M1 (default {train.SSVAE_M1_EPOCHS}; "
-                         "--epochs are M2's)")
-    tr.add_argument("--alpha", type=float, default=train.SSVAE_ALPHA,
-                    help="semi-supervised VAE: weight of M2's classification term "
-                         f"(default {train.SSVAE_ALPHA:g})")
-    tr.add_argument("--width", type=int, default=32, help="network width (filters)")
-    tr.add_argument("--depth", type=int, default=1,
-                    help="classifier: convolutions per block (CIFAR-10's shipped one: 2)")
-    tr.add_argument("--recipe", choices=["plain", "strong"], default="plain",
-                    help="classifier: plain Adam, or batch norm + cosine lr + classic "
-                         "augmentation (CIFAR-10's shipped one)")
-    tr.add_argument("--name", help="model name (default: cgan_/dcgan_/cvae_/vae_/classifier_DATASET, "
-                    "ssgan_/ssvae_DATASET_nLABELS_sSEED)")
-    tr.add_argument("--data-dir")
-    tr.add_argument("--checkpoint-dir", help="save every epoch here (resume with --resume)")
-    tr.add_argument("--resume", action="store_true")
-    tr.add_argument("--out-dir", help="where the model goes (default: your models folder, "
-                    "$AUGKIT_MODELS_DIR or runs/models)")
-    tr.add_argument("--ship", action="store_true", help="write into augkit/weights (maintainers)")
-    tr.set_defaults(func=cmd_train)
+    tr = sub.add_parser("train", help="train a model of a family and record it in a manifest")
+    kinds = tr.add_subparsers(dest="what", required=True, metavar="FAMILY")
+    for family in families.FAMILIES.values():
+        _train_parser(kinds.add_parser(family.name, help=family.summary,
+                                       description=family.summary), family)
     sub.add_parser("models", help="list shipped models").set_defaults(func=cmd_models)
     st = sub.add_parser("study", help="the downstream study (classifier + generated data)")
-    st.add_argument("--dataset", choices=datasets.NAMES, default="mnist")
+    st.add_argument("--dataset", choices=_study_datasets(), default="mnist")
     st.add_argument("--preset", choices=["quick", "full", "extended"], default="quick",
                     help="quick: minutes; full: the shipped results (34-45 min each); extended: "
                          "every size and ratio (hours)")
@@ -354,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     sa.add_argument("--model", required=True)
     sa.add_argument("--n", type=int, required=True)
     sa.add_argument("--label", type=int)
-    sa.add_argument("--seed", type=int, default=0)
+    sa.add_argument("--seed", type=_seed, default=0)
     sa.add_argument("--out", required=True)
     sa.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     sa.set_defaults(func=cmd_sample)

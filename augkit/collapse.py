@@ -81,11 +81,11 @@ def train_setting(name: str, x, y, *, steps: int, seed: int = 0, width: int = 32
 def measure(model, n: int = 2000, seed: int = 1) -> dict:
     """Class histogram of ``n`` samples (classes cycled for a conditional GAN), its TV to
     uniform, the largest share and how many classes get under 2 % of the samples."""
-    from augkit import metrics
+    from augkit import metrics, zoo
 
     images = model.sample(n, seed=seed)
     images = images[0] if isinstance(images, tuple) else images
-    hist = metrics.class_histogram("mnist", images)
+    hist = metrics.class_histogram(zoo.domain_classifier("mnist"), images)
     return {"histogram": [round(float(v), 4) for v in hist], "tv": round(tv_to_uniform(hist), 4),
             "largest_share": round(float(hist.max()), 4),
             "rare_classes": int((hist < 0.02).sum()), "images": images}

@@ -359,9 +359,21 @@ def stratified_indices(y: np.ndarray, n_per_class: int, seed: int = 0) -> np.nda
     for c in np.unique(y):
         idx = np.flatnonzero(y == c)
         if idx.size < n_per_class:
-            raise ValueError(f"class {c} has only {idx.size} examples, fewer than n_per_class={n_per_class}")
+            raise ValueError(_too_few(y, c, n_per_class))
         picked.append(idx[rng.permutation(idx.size)[:n_per_class]])
     return np.sort(np.concatenate(picked))
+
+
+def _too_few(y: np.ndarray, c, n_per_class: int) -> str:
+    """Why a class-balanced subset cannot be drawn, in numbers the learner can act on (the
+    per-class count is often set by the caller, e.g. quick mode's fixed-size subset)."""
+    counts = np.unique(y, return_counts=True)[1]
+    quick = (f", or turn quick mode off ({config.QUICK_ENV}=0): it trains on fixed-size subsets"
+             if config.env_quick() else "")
+    return (f"a class-balanced subset of {n_per_class} per class ({n_per_class * len(counts):,} "
+            f"images) was asked for, but this data set has only {int(np.sum(y == c))} images "
+            f"of class {c} ({counts.min()} to {counts.max()} per class); ask for at most "
+            f"{counts.min()} per class, give a larger data set{quick}")
 
 
 def labeled_subset(x: np.ndarray, y: np.ndarray, n_per_class: int, seed: int = 0):
@@ -376,7 +388,7 @@ _SCALES = ("minus1_1", "unit", None)
 def make_dataset(x, y=None, *, batch_size: int = 64, shuffle: bool = True, seed: int = 0,
                  scale: str | None = "minus1_1", drop_remainder: bool = False,
                  repeat: bool = False, first_epoch: int = 0, onehot: int | None = None,
-                 transform=None):
+                 transform=None, first_batch: int = 0):
     """The one ``tf.data`` input pipeline of augkit: order -> gather -> scale -> transform -> batch.
 
     * **Order.** With ``shuffle``, epoch ``e`` visits the images in a permutation drawn from
@@ -384,7 +396,9 @@ def make_dataset(x, y=None, *, batch_size: int = 64, shuffle: bool = True, seed:
       a run resumed at epoch ``first_epoch`` sees exactly the batches an uninterrupted run
       would have seen from there on; this is what makes checkpoint resume reproducible.
     * ``repeat=True`` gives an endless stream of epochs (for step budgets: pass
-      ``steps_per_epoch`` to ``fit``); otherwise one epoch.
+      ``steps_per_epoch`` to ``fit``); otherwise one epoch. ``first_batch`` skips that many
+      batches of the stream first (only their indices are drawn): a run whose "epochs" are
+      not whole passes resumes at the batch it stopped at.
     * ``scale``: ``"minus1_1"`` (tanh generators), ``"unit"`` (sigmoid decoders) or
       ``None`` (float pixels 0..255, the classifier rescales itself). Images get a
       channel axis. The uint8 images are held once and scaled per batch, so full MNIST
@@ -431,7 +445,10 @@ def make_dataset(x, y=None, *, batch_size: int = 64, shuffle: bool = True, seed:
         return batch, target
 
     last = first_epoch + 1 if not repeat else np.iinfo(np.int64).max
-    ds = tf.data.Dataset.range(first_epoch, last).flat_map(epoch_batches).map(fetch)
+    ds = tf.data.Dataset.range(first_epoch, last).flat_map(epoch_batches)
+    if first_batch:
+        ds = ds.skip(first_batch)
+    ds = ds.map(fetch)
     if not repeat:  # flat_map hides the length; Keras needs it to run evaluation passes whole
         ds = ds.apply(tf.data.experimental.assert_cardinality(
             n // batch_size if drop_remainder else -(-n // batch_size)))

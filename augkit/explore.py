@@ -189,7 +189,24 @@ def write_pages(folder) -> list[Path]:
 def voila_command(folder, port: int) -> list[str]:
     """The Voila server for ``folder``: localhost only, tracebacks hidden from the page."""
     return [sys.executable, "-m", "voila", str(folder), f"--port={port}",
+            "--Voila.port_retries=0",  # fail, never move to a port other than the URL we print
             "--Voila.ip=127.0.0.1", "--theme=light", "--no-browser"]
+
+
+def check_port_free(port: int) -> None:
+    """A ``ValueError`` if something already listens on 127.0.0.1:``port``, before Voila starts
+    (Voila itself would print its error among its log lines)."""
+    import errno
+    import socket
+
+    with socket.socket() as probe:
+        # as Voila's server binds: a port left in TIME_WAIT by a closed server is free
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            why = "is in use" if exc.errno == errno.EADDRINUSE else f"is refused ({exc.strerror})"
+            raise ValueError(f"port {port} {why}; choose another with --port") from None
 
 
 def start_url(port: int) -> str:
@@ -222,6 +239,7 @@ def serve(port: int = 8866, open_browser: bool = True, data_dir=None) -> int:
                            "dependencies; reinstall augkit with `pip install -e .`)")
     from augkit import config
 
+    check_port_free(port)
     config.pin_data_dir()  # the pages' kernels start in a temporary folder, not here
     env = dict(os.environ)
     if data_dir is not None:

@@ -20,7 +20,9 @@ beside every figure, since all of them depend on N, M and k.
 
 Plain numpy with distances computed in row blocks (no extra dependency: the authors'
 ``prdc`` package computes the same quantities with a full N x M matrix in memory).
-The downstream study uses them; ``notebooks/07_measuring_generators.ipynb`` is to teach them.
+``notebooks/07_measuring_generators.ipynb`` uses them on the shipped generators' samples, and
+:mod:`augkit.widgets.fidelity` on toy 2-D data; the downstream study (:mod:`augkit.study`)
+does not use them.
 """
 
 from __future__ import annotations

@@ -261,3 +261,38 @@ def saturation_probe(x_real, *, dataset: str = "mnist", seed: int = 0,
         z = rng.standard_normal((batch_size, model.latent_dim)).astype(np.float32)
         trace.append(float(d_step(real, z)))
     return {"seed": seed, "d_fake_trace": np.array(trace), "points": points}
+
+
+# --------------------------------------------------------------------------- family hooks
+# How augkit.families trains, saves, loads and samples a GAN (``augkit train gan``, the study).
+
+def fit(job):
+    """Build a GAN from ``job.options`` and train it (:func:`augkit.train.fit`)."""
+    from augkit import loop, train
+
+    o = job.options
+    model = build_gan(job.dataset, o["conditional"], o["latent_dim"], loss=o["loss"],
+                      width=o["width"], seed=job.seed)
+    run = loop.fit(model, job.x, job.y, scale="minus1_1", checkpoint_dir=job.checkpoint_dir,
+                   resume=job.resume, meta=job.meta, progress=job.progress, seed=job.seed,
+                   sample_every=not job.steps, **train.schedule(job))
+    return train.fitted_generator(model, run, job, "gan")
+
+
+def save(model: GAN, path) -> None:
+    """The generator alone: it is what samples are made of."""
+    from augkit import files
+
+    files.save_weights(model.generator, path)
+
+
+def load(entry: dict, path) -> GAN:
+    model = build_gan(entry["dataset"], entry["conditional"], entry["latent_dim"],
+                      width=entry["width"])
+    model.generator.load_weights(path)
+    return model
+
+
+def images_from_noise(model: GAN, z, labels) -> np.ndarray:
+    """uint8 images for noise ``z`` (and labels) exactly as :meth:`GAN.sample` makes them."""
+    return data.from_minus1_1(np.asarray(model.generate(z, labels)))

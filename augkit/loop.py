@@ -21,7 +21,7 @@ from augkit import callbacks, checkpoints, data
 
 
 @dataclass
-class Run:
+class TrainingRecord:
     """What :func:`fit` returns: the record of one training run."""
 
     history: callbacks.EpochLog  # .history: {metric: [one value per epoch]}, resume included
@@ -39,13 +39,14 @@ def fit(model, x, y=None, *, scale: str, epochs: int, batch_size: int = 64,
         steps_per_epoch: int | None = None, checkpoint_dir=None, resume: bool = False,
         meta: dict | None = None, progress: bool = True, sample_every: bool = True,
         seed: int = 0, extra_callbacks=(), validation=None, step_every: int = 10,
-        drop_remainder: bool = True, onehot: int | None = None, transform=None) -> Run:
+        drop_remainder: bool = True, onehot: int | None = None, transform=None) -> TrainingRecord:
     """Train ``model`` on uint8 images ``x`` (and labels ``y``, fed to conditional models).
 
     ``scale`` is the model's pixel range (``"minus1_1"`` for tanh generators, ``"unit"``
     for VAEs). ``validation=(x_val, y_val)`` (uint8) adds ``val_*`` logs after each epoch.
     With ``checkpoint_dir`` every healthy epoch is saved; ``resume=True`` continues from
-    the newest one and refuses a missing checkpoint or one whose ``meta`` (architecture)
+    the newest one (at the batch of the data stream it stopped at) and refuses a missing
+    checkpoint or one whose ``meta`` (architecture)
     differs, before any step. Without ``steps_per_epoch`` an epoch is one pass over ``x``.
     ``progress`` is a bar over epochs, or over steps with ``progress="steps"``.
     ``onehot``, ``transform`` and ``drop_remainder`` go to :func:`augkit.data.make_dataset`
@@ -64,8 +65,14 @@ def fit(model, x, y=None, *, scale: str, epochs: int, batch_size: int = 64,
         raise ValueError(f"{len(x)} images make no full batch of {batch_size}")
     # An endless stream of per-epoch permutations, cut into epochs of `steps` batches: a
     # resumed run starts at the permutation the interrupted run would have used next.
+    # Keras keeps one iterator across epochs: with "epochs" shorter (or longer) than a pass,
+    # epoch e starts at batch e * steps of the stream, not at permutation e.
+    steps = steps_per_epoch or per_epoch
+    whole = steps == per_epoch
     ds = data.make_dataset(x, labels, batch_size=batch_size, seed=seed, scale=scale,
-                           drop_remainder=drop_remainder, repeat=True, first_epoch=initial_epoch,
+                           drop_remainder=drop_remainder, repeat=True,
+                           first_epoch=initial_epoch if whole else 0,
+                           first_batch=0 if whole else initial_epoch * steps,
                            onehot=onehot, transform=transform)
     val = None
     if validation is not None:
@@ -75,7 +82,7 @@ def fit(model, x, y=None, *, scale: str, epochs: int, batch_size: int = 64,
                                 batch_size=500, shuffle=False, scale=scale)
     # A model may say when its discriminator has "won" (None: never a dead end for it).
     guard = callbacks.DivergenceGuard(collapse_gap=getattr(model, "collapse_gap", 0.98))
-    run = Run(callbacks.EpochLog(), callbacks.SampleRecorder(), guard,
+    run = TrainingRecord(callbacks.EpochLog(), callbacks.SampleRecorder(), guard,
               callbacks.StepHistory(every=step_every))
     recorders = [run.recorder, run.steps, run.history]
     for cb in recorders:

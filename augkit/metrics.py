@@ -1,8 +1,9 @@
 """Quality of generated images, measured with a per-dataset *domain classifier*.
 
-Measurement only: the classifier is :func:`augkit.classify.build_classifier` trained on
-the full training set, loaded (hash-checked) by :func:`augkit.zoo.domain_classifier`.
-From it:
+Measurement only: every function takes its *judge*, a classifier with a ``features``
+layer (:func:`augkit.classify.build_classifier`); the usual one is a dataset's domain
+classifier trained on its full training set, loaded (hash-checked) by
+:func:`augkit.zoo.domain_classifier`. This module loads no model itself. From it:
 
 * :func:`frechet_distance` of its penultimate-layer features, samples vs real test
   images: a **domain-specific FID**. It is *not* Inception FID: the numbers are on
@@ -23,16 +24,18 @@ from functools import lru_cache
 import numpy as np
 from scipy import linalg
 
-from augkit import datasets, zoo
 
-
-@lru_cache(maxsize=4)
-def _feature_model(dataset: str):
-    """Features and logits in one pass; built once, so predict is traced once per dataset."""
+@lru_cache(maxsize=8)
+def _feature_model(judge):
+    """Features and logits in one pass; built once per judge, so predict is traced once.
+    ``judge``: a classifier with a ``features`` layer (a dataset's is
+    :func:`augkit.zoo.domain_classifier`)."""
     import keras
 
-    model = zoo.domain_classifier(dataset)
-    return keras.Model(model.input, [model.get_layer("features").output, model.output])
+    if isinstance(judge, str):
+        raise TypeError(f"a judge is a classifier, not {judge!r}: pass "
+                        f"augkit.zoo.domain_classifier({judge!r})")
+    return keras.Model(judge.input, [judge.get_layer("features").output, judge.output])
 
 
 def _pixels(images) -> np.ndarray:
@@ -42,9 +45,9 @@ def _pixels(images) -> np.ndarray:
     return x[..., None].astype(np.float32) if x.ndim == 3 else x.astype(np.float32)
 
 
-def features_and_predictions(dataset: str, images, batch_size: int = 500):
+def features_and_predictions(judge, images, batch_size: int = 500):
     """Penultimate features (N, F) and predicted classes (N,) of uint8 images."""
-    feats, logits = _feature_model(dataset).predict(_pixels(images), batch_size=batch_size,
+    feats, logits = _feature_model(judge).predict(_pixels(images), batch_size=batch_size,
                                                     verbose=0)
     return feats.astype(np.float64), logits.argmax(axis=1)
 
@@ -72,14 +75,14 @@ def frechet_distance(feats_a, feats_b) -> float:
     return float(max(d2, 0.0))
 
 
-def domain_fid(dataset: str, samples, real) -> float:
+def domain_fid(judge, samples, real) -> float:
     """Domain-specific FID between generated ``samples`` and ``real`` uint8 images."""
-    fa, _ = features_and_predictions(dataset, samples)
-    fb, _ = features_and_predictions(dataset, real)
+    fa, _ = features_and_predictions(judge, samples)
+    fb, _ = features_and_predictions(judge, real)
     return frechet_distance(fa, fb)
 
 
-def fid_by_sample_size(dataset: str, images, sizes, seed: int = 0) -> dict[int, float]:
+def fid_by_sample_size(judge, images, sizes, seed: int = 0) -> dict[int, float]:
     """Real-vs-real domain-FID between two disjoint random halves of ``images``, at each
     sample size in ``sizes`` (per half): the floor a perfect generator would score.
 
@@ -91,15 +94,16 @@ def fid_by_sample_size(dataset: str, images, sizes, seed: int = 0) -> dict[int, 
     if sizes[0] < 2 or 2 * sizes[-1] > len(images):
         raise ValueError(f"sizes must be >= 2 and at most half of the {len(images)} images")
     order = np.random.default_rng(seed).permutation(len(images))
-    feats, _ = features_and_predictions(dataset, np.asarray(images)[order[:2 * sizes[-1]]])
+    feats, _ = features_and_predictions(judge, np.asarray(images)[order[:2 * sizes[-1]]])
     a, b = feats[:sizes[-1]], feats[sizes[-1]:]
     return {n: frechet_distance(a[:n], b[:n]) for n in sizes}
 
 
-def class_histogram(dataset: str, samples) -> np.ndarray:
+def class_histogram(judge, samples) -> np.ndarray:
     """Share of samples the domain classifier assigns to each class (sums to 1)."""
-    _, pred = features_and_predictions(dataset, samples)
-    return np.bincount(pred, minlength=datasets.get(dataset).num_classes) / len(pred)
+    feats, pred = features_and_predictions(judge, samples)
+    classes = int(_feature_model(judge).output[1].shape[-1])
+    return np.bincount(pred, minlength=classes) / len(pred)
 
 
 def total_variation(p, q) -> float:
@@ -128,9 +132,9 @@ def top_confusions(matrix, k: int = 3) -> list[tuple[int, int, int]]:
     return [(int(off.flat[i]), *map(int, np.unravel_index(i, off.shape))) for i in order]
 
 
-def label_consistency(dataset: str, samples, labels) -> float:
+def label_consistency(judge, samples, labels) -> float:
     """Share of conditional samples classified as the class they were generated for."""
-    _, pred = features_and_predictions(dataset, samples)
+    _, pred = features_and_predictions(judge, samples)
     return float(np.mean(pred == np.asarray(labels).reshape(-1)))
 
 

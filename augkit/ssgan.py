@@ -329,3 +329,58 @@ def train_ssgan(model: SemiSupervisedGAN, x_unlabeled, *, epochs: int, batch_siz
                     batch_size=2 * batch_size, steps_per_epoch=steps, validation=validation,
                     checkpoint_dir=checkpoint_dir, resume=resume, progress=progress, seed=seed,
                     meta=meta, extra_callbacks=extra_callbacks)
+
+
+# --------------------------------------------------------------------------- family hooks
+# How augkit.families trains, saves, loads and samples a semi-supervised GAN.
+
+def fit(job):
+    """``labels_per_class`` labeled images drawn by the seed from ``job.x``, every image of
+    ``job.x`` unlabeled. The curve is measured on the last test images after every epoch
+    (reported only: nothing is chosen on it); the accuracy is the final weight average's
+    on the whole test set."""
+    from augkit import budgets, train
+    from augkit.families import Fitted
+
+    o = job.options
+    xl, yl = data.labeled_subset(job.x, job.y, o["labels_per_class"], job.seed)
+    model = build_ssgan(job.dataset, xl, yl, job.x, latent_dim=o["latent_dim"], seed=job.seed)
+    x_curve, y_curve, where = train.curve_images(job)
+    sizes = train.schedule(job)
+    run = train_ssgan(model, job.x, epochs=sizes["epochs"], batch_size=job.batch_size,
+                      steps_per_epoch=sizes["steps_per_epoch"], validation=(x_curve, y_curve),
+                      checkpoint_dir=job.checkpoint_dir, resume=job.resume, meta=job.meta,
+                      progress=job.progress, seed=job.seed)
+    train.check_guard(run)
+    xt, yt = job.x_test, job.y_test
+    measured = {"test_accuracy": round(model.accuracy(xt, yt), 4),
+                "test_accuracy_no_average": round(model.accuracy(xt, yt, average=False), 4)}
+    if job.measure:
+        measured.update(train.evaluate_generator(model, job.dataset, xt, seed=job.seed,
+                                                 n=budgets.measure_images(job.quick)))
+    return Fitted(model, run.seconds, measured, run.record(),
+                  {"final_logs": train.final_logs(run), "labeled_images": len(xl),
+                   "curve_images": where})
+
+
+def save(model: SemiSupervisedGAN, path) -> None:
+    from augkit import files
+
+    with files.atomic_path(path, suffix=".weights.h5") as tmp:
+        model.save_networks(tmp)
+
+
+def load(entry: dict, path) -> SemiSupervisedGAN:
+    model = build_ssgan(entry["dataset"], latent_dim=entry.get("latent_dim", 100))
+    model.load_networks(path)
+    return model
+
+
+def images_from_noise(model: SemiSupervisedGAN, z, labels) -> np.ndarray:
+    """uint8 images for uniform noise ``z`` exactly as :meth:`SemiSupervisedGAN.sample`."""
+    return data.from_unit(model.generator(np.asarray(z, np.float32), training=False))
+
+
+def noise(model: SemiSupervisedGAN, rng, n: int) -> np.ndarray:
+    """G's input: uniform noise, as the authors draw it."""
+    return rng.uniform(size=(n, model.latent_dim))

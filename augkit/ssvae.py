@@ -25,6 +25,8 @@ points. Introduced in ``notebooks/09_semi_supervised.ipynb``.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -201,7 +203,7 @@ def build_m2(rows_labeled, y_labeled, num_classes: int, *, latent_dim: int = 50,
 
 def train_m2(model: M2, rows_unlabeled, *, epochs: int, batch_size: int = 100,
              validation=None, seed: int = 0, progress=True, checkpoint_dir=None,
-             resume: bool = False, meta=None, extra_callbacks=()):
+             resume: bool = False, meta=None, extra_callbacks=(), steps_per_epoch=None):
     """Train through the shared loop on unlabeled M1 rows; ``validation=(rows, y)`` logs
     ``val_accuracy``. Returns the loop's ``Run``."""
     from augkit import loop
@@ -209,7 +211,8 @@ def train_m2(model: M2, rows_unlabeled, *, epochs: int, batch_size: int = 100,
     return loop.fit(model, np.asarray(rows_unlabeled, np.float32), None, scale=None,
                     epochs=epochs, batch_size=batch_size, validation=validation, seed=seed,
                     progress=progress, sample_every=False, checkpoint_dir=checkpoint_dir,
-                    resume=resume, meta=meta, extra_callbacks=extra_callbacks)
+                    resume=resume, meta=meta, extra_callbacks=extra_callbacks,
+                    steps_per_epoch=steps_per_epoch)
 
 
 class SemiSupervisedVAE:
@@ -266,12 +269,8 @@ class SemiSupervisedVAE:
             raise ValueError(f"n must be a positive integer, got {n!r}")
         labels = (np.arange(int(n)) % self.num_classes if labels is None
                   else np.asarray(labels).reshape(-1).astype(int))
-        z2 = np.random.default_rng(seed).standard_normal((len(labels), self.m2.latent_dim))
-        onehot = np.eye(self.num_classes, dtype=np.float32)[labels]
-        out = np.asarray(self.m2.decoder(np.concatenate([z2.astype(np.float32), onehot], 1)))
-        z1 = out[:, :self.m2.feature_dim]
-        images = self.m1.decode(z1)
-        return np.clip(np.round(images * 255), 0, 255).astype(np.uint8), labels
+        z2 = noise(self, np.random.default_rng(seed), len(labels))
+        return images_from_noise(self, z2, labels), labels
 
 
 def build_ssvae(image_shape, num_classes: int, rows_labeled=None,
@@ -285,3 +284,105 @@ def build_ssvae(image_shape, num_classes: int, rows_labeled=None,
     m2 = build_m2(rows_labeled, y_labeled, num_classes, latent_dim=latent_dim, alpha=alpha,
                   seed=seed)
     return SemiSupervisedVAE(m1, m2)
+
+
+# --------------------------------------------------------------------------- family hooks
+# How augkit.families trains, saves, loads and samples a semi-supervised VAE. It trains in
+# two stages, each checkpointed in its own folder (``m1/`` and ``m2/``).
+
+def _stage_dirs(checkpoint_dir) -> tuple:
+    if checkpoint_dir is None:
+        return None, None
+    return Path(checkpoint_dir) / "m1", Path(checkpoint_dir) / "m2"
+
+
+def _has_checkpoint(folder) -> bool:
+    from augkit import checkpoints
+
+    return folder is not None and folder.is_dir() and checkpoints.latest(folder) is not None
+
+
+def check_start(checkpoint_dir, resume: bool, meta: dict) -> None:
+    """:func:`augkit.checkpoints.check_start` for both stages: a resume needs a checkpoint of
+    at least the first, a fresh start must not overwrite either."""
+    from augkit import checkpoints
+
+    stages = _stage_dirs(checkpoint_dir)
+    if resume and not any(_has_checkpoint(d) for d in stages):
+        checkpoints.check_start(checkpoint_dir, True, meta)  # raises the usual message
+    for folder, stage in zip(stages, ("m1", "m2"), strict=True):
+        if folder is not None:
+            checkpoints.check_start(folder, resume and _has_checkpoint(folder),
+                                    {**meta, "stage": stage})
+
+
+def fit(job):
+    """M1 on every image of ``job.x`` (no labels), then M2 on M1's posteriors with
+    ``labels_per_class`` labels drawn by the seed. The curve (M2's accuracy on the last test
+    images after every epoch) is reported only; nothing is chosen on it."""
+    from augkit import budgets, data, datasets, loop, train
+    from augkit.families import Fitted
+
+    o, quick = job.options, job.quick
+    m1_dir, m2_dir = _stage_dirs(job.checkpoint_dir)
+    idx = data.stratified_indices(job.y, o["labels_per_class"], job.seed)
+    spec = datasets.get(job.dataset)
+    model = build_ssvae(spec.image_shape, spec.num_classes, m1_latent=50,
+                        latent_dim=o["latent_dim"], alpha=o["alpha"], seed=job.seed)
+    m1_epochs = budgets.QUICK_TRAINING.epochs if quick else o["m1_epochs"]
+    sizes = train.schedule(job)
+    run1 = loop.fit(model.m1, job.x, None, scale="unit", epochs=m1_epochs,
+                    batch_size=job.batch_size, steps_per_epoch=sizes["steps_per_epoch"],
+                    checkpoint_dir=m1_dir, resume=job.resume and _has_checkpoint(m1_dir),
+                    meta={**job.meta, "stage": "m1"}, progress=job.progress,
+                    sample_every=False, seed=job.seed)
+    train.check_guard(run1)
+    rows = m1_rows(model.m1, job.x)
+    model.m2 = build_m2(rows[idx], job.y[idx], model.num_classes, latent_dim=o["latent_dim"],
+                        alpha=o["alpha"], seed=job.seed)
+    x_curve, y_curve, where = train.curve_images(job)
+    run2 = train_m2(model.m2, rows, epochs=sizes["epochs"], batch_size=job.batch_size,
+                    steps_per_epoch=sizes["steps_per_epoch"],
+                    validation=(m1_rows(model.m1, x_curve), y_curve), seed=job.seed,
+                    progress=job.progress, checkpoint_dir=m2_dir,
+                    resume=job.resume and _has_checkpoint(m2_dir),
+                    meta={**job.meta, "stage": "m2"})
+    train.check_guard(run2)
+    measured = {"test_accuracy": round(model.accuracy(job.x_test, job.y_test), 4),
+                "m1_seconds": round(run1.seconds, 1)}
+    if job.measure:
+        measured.update(train.evaluate_generator(model, job.dataset, job.x_test, seed=job.seed,
+                                                 n=budgets.measure_images(quick)))
+    return Fitted(model, run1.seconds + run2.seconds, measured, run2.record(),
+                  {"final_logs": train.final_logs(run2), "labeled_images": len(idx),
+                   "m1_epochs": m1_epochs, "curve_images": where})
+
+
+def save(model: SemiSupervisedVAE, path) -> None:
+    from augkit import files
+
+    with files.atomic_path(path, suffix=".weights.h5") as tmp:
+        model.save_networks(tmp)
+
+
+def load(entry: dict, path) -> SemiSupervisedVAE:
+    from augkit import datasets
+
+    spec = datasets.get(entry["dataset"])
+    model = build_ssvae(spec.image_shape, spec.num_classes, latent_dim=entry["latent_dim"])
+    model.load_networks(path)
+    return model
+
+
+def noise(model: SemiSupervisedVAE, rng, n: int) -> np.ndarray:
+    """M2's prior draws :math:`z_2 \\sim \\mathcal N(0, I)`."""
+    return rng.standard_normal((n, model.m2.latent_dim))
+
+
+def images_from_noise(model: SemiSupervisedVAE, z2, labels) -> np.ndarray:
+    """uint8 images for codes ``z2`` and labels: M2 decodes the mean of
+    :math:`p(z_1 \\mid y, z_2)`, M1 decodes its pixel means."""
+    onehot = np.eye(model.num_classes, dtype=np.float32)[np.asarray(labels, int)]
+    out = np.asarray(model.m2.decoder(np.concatenate([np.asarray(z2, np.float32), onehot], 1)))
+    images = model.m1.decode(out[:, :model.m2.feature_dim])
+    return np.clip(np.round(images * 255), 0, 255).astype(np.uint8)

@@ -70,8 +70,12 @@ def mean_ci(values, level: float = 0.95) -> Interval:
 def paired_diff_ci(treated, baseline, level: float = 0.95) -> Interval:
     r"""Mean paired difference ``treated - baseline`` (matched by position) with its interval.
 
+    With ``a = treated`` and ``b = baseline``:
+
     .. math::
-        d_i = b_i - a_i, \qquad \bar d \pm t_{1-\alpha/2,\,n-1}\, \frac{s_d}{\sqrt n}
+        d_i = a_i - b_i, \qquad \bar d \pm t_{1-\alpha/2,\,n-1}\, \frac{s_d}{\sqrt n}
+
+    so a positive difference means the treated values are higher.
 
     The interval excludes 0 exactly when a two-sided paired t-test rejects "no
     difference" at ``1 - level``.

@@ -271,3 +271,70 @@ def train_vae(model: VAE, x, y=None, *, epochs: int, batch_size: int = 64, steps
                    progress=progress, sample_every=sample_every, seed=seed,
                    extra_callbacks=extra_callbacks, validation=validation, meta=meta)
     return run.history, run.recorder, run.guard
+
+
+# --------------------------------------------------------------------------- family hooks
+# How augkit.families trains, saves, loads, samples and measures a VAE.
+
+def fit(job):
+    """Build a VAE from ``job.options`` and train it (:func:`augkit.train.fit`); a run of
+    ``augkit train`` logs the bound on held-out test images too (overfitting shows there)."""
+    from augkit import budgets, loop, train
+
+    o = job.options
+    model = build_vae(job.dataset, o["conditional"], o["latent_dim"], beta=o["beta"],
+                      likelihood=o["likelihood"], sigma=o["sigma"], width=o["width"],
+                      seed=job.seed)
+    validation = None
+    if job.measure:
+        n = budgets.curve_images(job.quick)
+        validation = (job.x_test[-n:], job.y_test[-n:])
+    run = loop.fit(model, job.x, job.y, scale="unit", checkpoint_dir=job.checkpoint_dir,
+                   resume=job.resume, meta=job.meta, progress=job.progress, seed=job.seed,
+                   sample_every=not job.steps, validation=validation, **train.schedule(job))
+    return train.fitted_generator(model, run, job, "vae")
+
+
+def save(model: VAE, path) -> None:
+    from augkit import files
+
+    with files.atomic_path(path, suffix=".weights.h5") as tmp:
+        model.save_networks(tmp)
+
+
+def load(entry: dict, path) -> VAE:
+    model = build_vae(entry["dataset"], entry["conditional"], entry["latent_dim"],
+                      beta=entry.get("beta", 1.0), likelihood=entry.get("likelihood"),
+                      sigma=entry.get("sigma", 0.1), width=entry["width"])
+    model.load_networks(path)
+    return model
+
+
+def images_from_noise(model: VAE, z, labels) -> np.ndarray:
+    """uint8 images for prior draws ``z`` exactly as :meth:`VAE.sample` makes them."""
+    return data.from_unit(model.decode(z, labels))
+
+
+def measure(model: VAE, dataset: str, x_test, y_test, n: int = 5000, seed: int = 0) -> dict:
+    """What only a VAE has: test negative ELBO and its terms (nats per image), how much
+    better reconstructions are than the mean image, and how many latent dimensions are used."""
+    from augkit import metrics
+
+    n = min(n, len(x_test))
+    x, y = x_test[:n], (y_test[:n] if model.conditional else None)
+    unit = to_unit_float(x)
+    logs = model.evaluate(unit, y, batch_size=500, verbose=0, return_dict=True)
+    recon = to_unit_float(model.reconstruct(x, y))
+    mean_image = unit.mean(axis=0, keepdims=True)
+    kl_dims = model.kl_per_dimension(x, y)
+    m = min(n, 1000)
+    z = np.random.default_rng(seed).standard_normal((m, model.latent_dim)).astype(np.float32)
+    prior = model.decode(z, (np.arange(m) % model.num_classes) if model.conditional else None)
+    return {"test_neg_elbo": round(logs["neg_elbo"], 2),
+            "test_reconstruction": round(logs["reconstruction"], 2),
+            "test_kl": round(logs["kl"], 2),
+            "reconstruction_mse": round(float(np.mean((recon - unit) ** 2)), 5),
+            "mean_image_mse": round(float(np.mean((mean_image - unit) ** 2)), 5),
+            # 0.01 nats: the usual threshold for an "active" unit (Burda et al. use a variance test).
+            "active_units": int((kl_dims > 0.01).sum()),
+            "sharpness": round(metrics.sharpness(to_uint8(prior)), 2)}

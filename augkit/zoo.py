@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from augkit import data, datasets, files
+from augkit import data, datasets, families, files
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 MODELS_ENV = "AUGKIT_MODELS_DIR"
@@ -52,7 +52,11 @@ def user_dir() -> Path:
     (of the current folder when augkit is installed rather than checked out)."""
     env = os.environ.get(MODELS_ENV)
     if env:
-        return Path(env).expanduser().resolve()
+        folder = Path(env).expanduser().resolve()
+        if folder.exists() and not folder.is_dir():
+            raise NotADirectoryError(f"${MODELS_ENV} is {env}, which is not a folder; point it "
+                                     "at a folder (made when first needed) or unset it")
+        return folder
     root = _PROJECT if (_PROJECT / "pyproject.toml").is_file() else Path.cwd()
     return root / "runs" / "models"
 
@@ -65,10 +69,35 @@ def sha256(path) -> str:
     return h.hexdigest()
 
 
-def manifest(folder: Path = WEIGHTS_DIR) -> dict:
-    """The manifest of one folder: ``{name: entry}`` (empty when there is none)."""
-    path = Path(folder) / "manifest.json"
-    return files.read_json(path, "model manifest") if path.is_file() else {}
+def manifest(folder: Path | None = None) -> dict:
+    """The manifest of one folder (default: the shipped one): ``{name: entry}``.
+
+    A folder without one has no models, but the shipped folder always has one: its absence
+    is a ``FileNotFoundError`` that says to reinstall. An entry that is not an object, or
+    lacks a key augkit relies on, is a ``ValueError`` naming the manifest and the entry.
+    """
+    folder = WEIGHTS_DIR if folder is None else Path(folder)
+    path = folder / "manifest.json"
+    if not path.is_file():
+        if folder == WEIGHTS_DIR:
+            raise FileNotFoundError(f"the augkit installation is broken: {path} is missing; "
+                                    "reinstall augkit")
+        return {}
+    models = files.read_json(path, "model manifest")
+    for name, e in models.items():
+        if not isinstance(e, dict):
+            raise ValueError(f"{path}: entry {name!r} is not an object but a "
+                             f"{type(e).__name__}; repair or remove it")
+        # register() writes file and sha256 into every entry; a model augkit can load (not
+        # a test's stand-in) also names the dataset it was trained on.
+        need = ["kind", "file", "sha256"]
+        if e.get("kind") in families.FAMILIES:
+            need.append("dataset")
+        missing = [k for k in need if k not in e]
+        if missing:
+            raise ValueError(f"{path}: entry {name!r} lacks {', '.join(missing)}; repair or "
+                             "remove it, or retrain the model")
+    return models
 
 
 def catalogue() -> dict[str, tuple[dict, Path]]:
@@ -143,67 +172,47 @@ def verify(name: str) -> bool:
 
 @lru_cache(maxsize=4)
 def domain_classifier(dataset: str):
-    """The domain classifier of ``dataset`` (cached), hash-checked; used by :mod:`augkit.metrics`."""
-    from augkit import classify
-
-    spec = datasets.get(dataset)
+    """The domain classifier of ``dataset`` (cached), hash-checked: the judge of
+    :mod:`augkit.metrics`."""
+    datasets.get(dataset)
     name = f"classifier_{dataset}"
     try:
-        e = entry(name)
+        entry(name)
     except ModelNotFoundError:
         raise FileNotFoundError(f"no domain classifier for {dataset!r}; train one with "
                                 f"'augkit train classifier --dataset {dataset}'") from None
-    # Entries from before the recipe option: one convolution per block, no batch norm.
-    model = classify.build_classifier(spec.image_shape, spec.num_classes, width=e["width"],
-                                      depth=e.get("depth", 1),
-                                      batch_norm=e.get("batch_norm", False))
-    model.load_weights(checked_path(name))
-    return model
+    return load_model(name, "classifier")
+
+
+def load_model(name: str, kind: str | None = None):
+    """Model ``name``, hash-checked and loaded by its family (:mod:`augkit.families`);
+    with ``kind``, a ``ValueError`` unless it is of that family."""
+    e = entry(name)
+    family = families.of_entry(e)
+    if kind is not None and family.name != kind:
+        raise ValueError(f"{name} is a {family.name}, not a {kind}")
+    return family.hooks().load(e, checked_path(name))
 
 
 def load_generator_model(name: str):
-    """Model ``name`` (GAN or VAE), ready to ``sample`` (a VAE also encodes and reconstructs)."""
-    from augkit import gan, vae
-
-    e = entry(name)
-    if e["kind"] not in ("gan", "vae"):
-        raise ValueError(f"{name} is a {e['kind']}, not a generative model")
-    path = checked_path(name)
-    if e["kind"] == "vae":
-        model = vae.build_vae(e["dataset"], e["conditional"], e["latent_dim"], beta=e["beta"],
-                              likelihood=e["likelihood"], sigma=e["sigma"], width=e["width"])
-        model.load_networks(path)
-        return model
-    model = gan.build_gan(e["dataset"], e["conditional"], e["latent_dim"], width=e["width"])
-    model.generator.load_weights(path)
-    return model
+    """Model ``name`` of any family that generates images, ready to ``sample`` (a VAE also
+    encodes and reconstructs; a semi-supervised model also classifies)."""
+    family = families.of_entry(entry(name))
+    if not family.generates:
+        raise ValueError(f"{name} is a {family.name}, which does not generate images")
+    return load_model(name)
 
 
 def load_ssgan(name: str):
     """Semi-supervised GAN ``name``: ``predict_classes`` / ``accuracy`` (its weight-averaged
     discriminator) and ``sample`` (its generator). Introduced in notebook 09."""
-    from augkit import ssgan
-
-    e = entry(name)
-    if e["kind"] != "ssgan":
-        raise ValueError(f"{name} is a {e['kind']}, not a semi-supervised GAN")
-    model = ssgan.build_ssgan(e["dataset"], latent_dim=e["latent_dim"])
-    model.load_networks(checked_path(name))
-    return model
+    return load_model(name, "ssgan")
 
 
 def load_ssvae(name: str):
     """Semi-supervised VAE ``name`` (M1 + M2): ``predict_classes`` / ``accuracy`` on uint8
     images and ``sample``. Introduced in notebook 09."""
-    from augkit import datasets, ssvae
-
-    e = entry(name)
-    if e["kind"] != "ssvae":
-        raise ValueError(f"{name} is a {e['kind']}, not a semi-supervised VAE")
-    spec = datasets.get(e["dataset"])
-    model = ssvae.build_ssvae(spec.image_shape, spec.num_classes, latent_dim=e["latent_dim"])
-    model.load_networks(checked_path(name))
-    return model
+    return load_model(name, "ssvae")
 
 
 def load_history(name: str) -> dict:
@@ -212,43 +221,67 @@ def load_history(name: str) -> dict:
         return {k: f[k] for k in f.files}
 
 
+# The most samples one ``sample_to_file`` call writes: 7.8 GB of MNIST pixels, 31 GB of
+# CIFAR-10 before compression; a bigger request is far more likely a typo than a plan.
+MAX_SAMPLES = 10_000_000
+
+
 def sample_to_file(name: str, n: int, label, seed: int, out, *, overwrite: bool = False,
                    chunk: int = 5000) -> tuple[tuple, tuple]:
     """Write ``n`` images of model ``name`` and their labels to ``out`` (.npz: ``x``, ``y``).
 
-    Streams: ``chunk`` images are generated and written at a time, so memory stays flat
-    however large ``n`` is; the file appears complete or not at all. The images are the
-    same as ``model.sample(n, labels=label, seed=seed)`` would give (one noise stream).
+    Streams: labels, then images, ``chunk`` at a time, so memory stays flat however large
+    ``n`` is (at most :data:`MAX_SAMPLES`); the file appears complete or not at all, and of
+    two calls onto one new ``out`` one writes it and the other gets ``FileExistsError``
+    (:class:`augkit.files.NpzStreamWriter`). The images are the same as
+    ``model.sample(n, labels=label, seed=seed)`` would give (one noise stream).
     Unconditional models have no label: ``y = -1`` says "unknown" rather than guessing.
     Returns the shapes of ``x`` and ``y``.
     """
+    if not 0 < n <= MAX_SAMPLES:
+        raise ValueError(f"n must be positive and at most {MAX_SAMPLES:,}, got {n:,}")
     out = Path(out)
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} exists; pass --overwrite to replace it")
     model = load_generator_model(name)
+    hooks = families.of_entry(entry(name)).hooks()
     if label is not None and not model.conditional:
         raise ValueError(f"{name} is unconditional; --label needs a conditional model")
-    labels = data.class_labels(n, label, num_classes=model.num_classes) if model.conditional \
-        else np.full(n, -1, np.int64)
+    k = getattr(model, "num_classes", None)
+    given = None if np.ndim(label) == 0 else data.class_labels(n, label, num_classes=k)
+
+    def labels(i: int, m: int) -> np.ndarray:
+        """The labels of images ``i`` to ``i + m``, made per chunk, never all ``n`` at once."""
+        if not model.conditional:
+            return np.full(m, -1, np.int64)
+        if given is not None:  # the caller already holds all n
+            return given[i:i + m]
+        if label is None:  # class_labels' cycle 0, 1, ..., K-1, 0, ... from image i on
+            return (np.arange(i, i + m) % k).astype(np.int32)
+        return data.class_labels(m, label, num_classes=k)
+
     rng = np.random.default_rng(seed)
     shape = datasets.get(entry(name)["dataset"]).image_shape
     x_shape, y_shape = (n, *shape), (n,)
-    with files.NpzStreamWriter(out, {"x": (x_shape, np.uint8), "y": (y_shape, np.int64)}) as w:
+    # y first: its rows need no model, and the writer fills one array after the other.
+    arrays = {"y": (y_shape, np.int64), "x": (x_shape, np.uint8)}
+    with files.NpzStreamWriter(out, arrays, overwrite=overwrite) as w:
+        for i in range(0, n, chunk):
+            w.write("y", labels(i, min(chunk, n - i)))
         for i in range(0, n, chunk):
             m = min(chunk, n - i)
-            z = rng.standard_normal((m, model.latent_dim)).astype(np.float32)
-            w.write("x", _images(model, z, labels[i:i + m] if model.conditional else None))
-        w.write("y", labels.astype(np.int64))
+            z = hooks.noise(model, rng, m) if hasattr(hooks, "noise") else \
+                rng.standard_normal((m, model.latent_dim))
+            w.write("x", _images(hooks, model, z.astype(np.float32),
+                                 labels(i, m) if model.conditional else None))
     return x_shape, y_shape
 
 
-def _images(model, z, labels, batch: int = 500) -> np.ndarray:
-    """uint8 images for noise ``z`` exactly as the model's own ``sample`` makes them."""
+def _images(hooks, model, z, labels, batch: int = 500) -> np.ndarray:
+    """uint8 images for noise ``z`` exactly as the model's own ``sample`` makes them (its
+    family's ``images_from_noise``, :mod:`augkit.families`)."""
     out = []
     for i in range(0, len(z), batch):
-        zz, yy = z[i:i + batch], None if labels is None else labels[i:i + batch]
-        if hasattr(model, "decode"):  # a VAE: decoder means in [0, 1]
-            out.append(data.from_unit(model.decode(zz, yy)))
-        else:  # a GAN: tanh output in [-1, 1]
-            out.append(data.from_minus1_1(np.asarray(model.generate(zz, yy))))
+        yy = None if labels is None else labels[i:i + batch]
+        out.append(hooks.images_from_noise(model, z[i:i + batch], yy))
     return np.concatenate(out)

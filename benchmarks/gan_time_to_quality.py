@@ -42,7 +42,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from augkit import config, data, gan, metrics
+from augkit import config, data, gan, metrics, zoo
 
 DATASET = "mnist"
 NOISE_DIM = 100  # the tutorial's noise size
@@ -131,14 +131,14 @@ class Evaluator:
 
     def __init__(self, x_test, n: int):
         self.real = x_test[:n]
-        self.real_feats, _ = metrics.features_and_predictions(DATASET, self.real)
+        self.real_feats, _ = metrics.features_and_predictions(zoo.domain_classifier(DATASET), self.real)
         self.checked = False
 
     def __call__(self, images, labels=None) -> dict:
-        feats, pred = metrics.features_and_predictions(DATASET, images)
+        feats, pred = metrics.features_and_predictions(zoo.domain_classifier(DATASET), images)
         fid = metrics.frechet_distance(feats, self.real_feats)
         if not self.checked:
-            reference = metrics.domain_fid(DATASET, images, self.real)
+            reference = metrics.domain_fid(zoo.domain_classifier(DATASET), images, self.real)
             if not np.isclose(fid, reference, rtol=1e-4, atol=1e-6):
                 print(f"warning: cached-feature FID {fid:.4f} != domain_fid {reference:.4f}")
             self.checked = True

@@ -29,6 +29,13 @@ def _notebook(folder, name="01_demo.ipynb"):
     return folder / name
 
 
+def _ran(nb):
+    """``nb`` as an executor leaves it: every code cell with an execution count."""
+    for n, cell in enumerate((c for c in nb.cells if c.cell_type == "code"), 1):
+        cell.execution_count = n
+    return nb
+
+
 def test_book_executes_converts_and_indexes(tmp_path):
     src = tmp_path / "notebooks"
     _notebook(src)
@@ -48,7 +55,7 @@ def test_book_executes_converts_and_indexes(tmp_path):
 def test_book_converts_executed_copies_without_running(tmp_path):
     executed = tmp_path / "executed"
     path = _notebook(executed)
-    nb = nbformat.read(path, as_version=4)
+    nb = _ran(nbformat.read(path, as_version=4))
     nb.cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="ran earlier\n")]
     nbformat.write(nb, path)
     book.build(tmp_path / "site", executed_dir=executed, notebooks_dir=executed,
@@ -112,3 +119,72 @@ def test_widgets_freeze_into_their_last_picture_and_text():
     assert outs[3]["text"] == "kept\n" and len(outs) == 4
     assert "widgets" not in nb.metadata
     assert "unpkg" not in book.to_html(nb)
+
+
+def _executed_start_here(folder, *, unrun=False, error=False):
+    """An executed copy of notebook 00 in ``folder``, cut short or failed as asked."""
+    nb = _ran(nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# 00"), nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell(""), nbformat.v4.new_code_cell("y = 2")]))
+    nb.cells[2].execution_count = None  # an empty cell is never run: that is fine
+    if unrun:
+        nb.cells[3].execution_count = None
+    if error:
+        nb.cells[3].outputs = [nbformat.v4.new_output("error", ename="ZeroDivisionError",
+                                                      evalue="division by zero", traceback=[])]
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, folder / "00_start_here.ipynb")
+    return folder / "00_start_here.ipynb"
+
+
+@pytest.mark.parametrize(("fault", "said"), [({"unrun": True}, "code cell 3 never ran"),
+                                             ({"error": True}, "code cell 3 failed")])
+def test_executed_refuses_a_partial_or_failed_copy(tmp_path, capsys, fault, said):
+    path = _executed_start_here(tmp_path / "executed", **fault)
+    argv = ["book", "--only", "00", "--executed", str(tmp_path / "executed"),
+            "--out", str(tmp_path / "site")]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and said in err and err.count("\n") == 1
+    assert not (tmp_path / "site" / "00_start_here.html").exists()
+    _executed_start_here(tmp_path / "executed")  # a complete copy is published
+    assert cli.main(argv) == 0 and (tmp_path / "site" / "00_start_here.html").is_file()
+
+
+def test_a_book_cut_short_leaves_no_partial_executed_copy(tmp_path):
+    """A cell past its time limit (as a Ctrl-C) stops the book; the copy already there stays."""
+    src = tmp_path / "notebooks"
+    path = _notebook(src)
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("import time\ntime.sleep(30)"))
+    nbformat.write(nb, path)
+    earlier = tmp_path / "site" / "executed" / path.name
+    earlier.parent.mkdir(parents=True)
+    earlier.write_text("an earlier complete copy")
+    with pytest.raises(book.NotebookError, match="timeout of 1 s"):
+        book.build(tmp_path / "site", notebooks_dir=src, timeout=1, log=lambda _: None)
+    assert earlier.read_text() == "an earlier complete copy"
+    assert [p.name for p in earlier.parent.iterdir()] == [path.name]  # no temporary left
+
+
+def test_book_out_that_is_a_file_is_one_line(tmp_path, capsys):
+    (tmp_path / "taken").write_text("")
+    assert cli.main(["book", "--only", "00", "--out", str(tmp_path / "taken")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("augkit book: error: --out ") and str(tmp_path / "taken") in err
+    assert err.count("\n") == 1 and "NotADirectoryError" not in err
+
+
+def test_corrupt_notebooks_are_named_by_book(tmp_path, capsys):
+    executed = tmp_path / "executed"
+    executed.mkdir()
+    (executed / "00_start_here.ipynb").write_text("{not json")
+    assert cli.main(["book", "--only", "00", "--executed", str(executed),
+                     "--out", str(tmp_path / "site")]) == 2
+    err = capsys.readouterr().err
+    assert str(executed / "00_start_here.ipynb") in err and err.count("\n") == 1
+    src = tmp_path / "notebooks"
+    src.mkdir()
+    (src / "01_bad.ipynb").write_text('{"cells": 3}')
+    with pytest.raises(ValueError, match="01_bad.ipynb"):
+        book.build(tmp_path / "site", notebooks_dir=src, log=lambda _: None)

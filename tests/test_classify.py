@@ -160,7 +160,9 @@ def test_paired_sweep_draws_every_seed_and_the_interval():
     import matplotlib
 
     matplotlib.use("Agg")
-    from augkit import figcheck, plots
+    import figcheck
+
+    from augkit import plots
 
     rows = [{"n_per_class": 10, "strength": s, "seed": seed, "test_acc": 0.8 + 0.01 * s + 0.01 * seed}
             for s in (0.0, 1.0, 2.0) for seed in range(3)]

@@ -41,40 +41,54 @@ def test_ruff_is_clean():
     assert res.returncode == 0, res.stdout + res.stderr
 
 
-def _augkit_imports(path: Path) -> set[str]:
-    """Every augkit module a file imports, at the top or inside a function."""
+def _module_name(path: Path) -> str:
+    """``augkit/study/plan.py`` -> ``study.plan``; a package's ``__init__`` is the package."""
+    parts = path.relative_to(ROOT / "augkit").with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _augkit_imports(path: Path, modules: set[str]) -> set[str]:
+    """Every augkit module a file imports, at the top or inside a function (``from augkit
+    import zoo`` is ``zoo``; ``from augkit.study import report`` is ``study.report``)."""
     import ast
 
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("augkit"):
-            if node.module == "augkit":
-                found |= {a.name for a in node.names}
-            else:
-                found.add(node.module.removeprefix("augkit.").split(".")[0])
+            base = node.module.removeprefix("augkit").removeprefix(".")
+            for alias in node.names:
+                name = f"{base}.{alias.name}" if base else alias.name
+                found.add(name if name in modules else base)
         elif isinstance(node, ast.Import):
-            found |= {a.name.removeprefix("augkit.").split(".")[0] for a in node.names
+            found |= {a.name.removeprefix("augkit.") for a in node.names
                       if a.name.startswith("augkit.")}
-    return found
+    return found - {""}
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Which package modules each package module imports (subpackages module by module)."""
+    paths = sorted((ROOT / "augkit").rglob("*.py"))
+    modules = {_module_name(p) for p in paths}
+    graph = {_module_name(p): _augkit_imports(p, modules) for p in paths}
+    return {k: {m for m in v if m in graph and m != k} for k, v in graph.items()}
+
+
+def _reach(graph, start):
+    seen, todo = set(), [start]
+    while todo:
+        for nxt in graph[todo.pop()]:
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
 
 
 def test_no_import_cycles_in_the_package():
-    pkg = ROOT / "augkit"
-    graph = {p.stem: _augkit_imports(p) for p in pkg.glob("*.py")}
-    # The widgets package is one node: `from augkit.widgets import gan` is "widgets".
-    graph["widgets"] = set().union(*(_augkit_imports(p) for p in (pkg / "widgets").glob("*.py")))
-    graph = {k: {m for m in v if m in graph and m != k} for k, v in graph.items()}
-
-    def reach(start):
-        seen, todo = set(), [start]
-        while todo:
-            for nxt in graph[todo.pop()]:
-                if nxt not in seen:
-                    seen.add(nxt)
-                    todo.append(nxt)
-        return seen
-
-    cycles = sorted(m for m in graph if m in reach(m))
+    graph = import_graph()
+    # A package's __init__ re-exports its modules: an edge from a module up to its own
+    # package is how Python loads it, not a cycle of ours.
+    graph = {k: {m for m in v if not k.startswith(m + ".")} for k, v in graph.items()}
+    cycles = sorted(m for m in graph if m in _reach(graph, m))
     assert not cycles, f"modules on an import cycle: {cycles}"
 
 
@@ -109,3 +123,24 @@ def test_every_notebook_links_the_glossary_and_it_defines_the_course_terms():
                  "precision and recall", "leakage", "projection discriminator",
                  "feature matching", "pseudo-labelling", "semi-supervised learning"):
         assert any(d.startswith(term.lower()) for d in defined), term
+
+
+def test_measurement_loads_no_model_and_the_study_does_not_reach_into_the_cli():
+    graph = import_graph()
+    rooms = {"zoo", "gan", "vae", "ssgan", "ssvae", "train", "families", "classify"}
+    assert not graph["metrics"] & rooms, graph["metrics"]
+    study = {m for m in graph if m == "study" or m.startswith("study.")}
+    reached = set().union(*(graph[m] for m in study))
+    assert "cli" not in reached and "cli" not in set().union(*(_reach(graph, m) for m in study))
+
+
+def test_kind_strings_are_compared_only_in_the_family_registry():
+    """A model family is named in the registry, not in string comparisons spread over the
+    package: no ``kind == "gan"`` / ``in ("gan", "vae")`` outside augkit/families.py."""
+    import re
+
+    pattern = re.compile(r"""(kind|\["kind"\]|strategy|what)\s*(==|!=|in)\s*\(?\s*["'](gan|vae|ssgan|ssvae|classifier)["']""")
+    found = [f"{p.relative_to(ROOT)}:{i}" for p in sorted((ROOT / "augkit").rglob("*.py"))
+             if p.name != "families.py"
+             for i, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]
+    assert not found, found

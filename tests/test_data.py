@@ -287,7 +287,7 @@ def test_subset_is_deterministic_stratified_and_nested():
 
 
 @pytest.mark.parametrize("n, match", [(0, "positive integer"), (2.5, "positive integer"),
-                                      (101, "fewer than n_per_class=101")])
+                                      (101, "101 per class")])
 def test_subset_bad_sizes(n, match):
     y = np.repeat(np.arange(10), 100)
     with pytest.raises(ValueError, match=match):

@@ -78,4 +78,31 @@ def test_pages_display_widgets_not_reprs(monkeypatch):
     monkeypatch.setattr("IPython.display.display", lambda item: shown.append(item))
     explore.show("2-gan-value-function")
     assert len(shown) == 1 and type(shown[0]).__module__.startswith("ipywidgets")
-    json.dumps(shown[0].get_state(), default=str)  # a real widget model, serializable state
+    from ipywidgets import embed
+
+    # What the browser gets: the box and every widget it depends on, as plain JSON (no
+    # default=str to turn an unreadable value into a string), each child among them.
+    box = shown[0]
+    state = json.loads(json.dumps(embed.dependency_state(box)))
+    children = state[box.model_id]["state"]["children"]
+    assert children and all(c.removeprefix("IPY_MODEL_") in state for c in children)
+
+
+def test_a_busy_port_is_refused_before_voila_starts(monkeypatch, capsys):
+    """Voila would move to another port while we printed the busy one's URL."""
+    import socket
+
+    def no_voila(*args, **kwargs):
+        raise AssertionError("Voila was started on a busy port")
+
+    monkeypatch.setattr(explore.subprocess, "Popen", no_voila)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert cli.main(["explore", "--port", str(port), "--no-browser"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (f"augkit explore: error: port {port} is in use; choose another "
+                            "with --port\n")
+    assert "http://" not in captured.out
+    assert "--Voila.port_retries=0" in explore.voila_command(".", 8866)  # no silent move

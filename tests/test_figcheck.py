@@ -1,14 +1,15 @@
-"""The blank-panel check that every notebook figure goes through (augkit/figcheck.py)."""
+"""The blank-panel check that every notebook figure goes through (tests/support/figcheck.py)."""
 
 import subprocess
 import sys
 from pathlib import Path
 
+import figcheck
 import matplotlib.pyplot as plt
 import nbformat
 import numpy as np
 
-from augkit import figcheck, plots
+from augkit import plots
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from augkit import report, stats
+from augkit import stats
+from augkit.study import report
 
 SIZES = [10, 100]
 SEEDS = [0, 1, 2]
@@ -217,3 +218,196 @@ def test_table_markdown_has_a_row_per_cell(rows):
     table = report.table_markdown(rows, "mnist", "fair").splitlines()
     assert len(table) == 2 + len(report.summarize(rows))
     assert table[0].startswith("| n per class | strategy")
+
+
+# ----------------------------------------------- plotted values against summarize's cells
+# Hand-made rows in which every cell has its own mean and its own spread (so its own
+# interval and paired gain): a figure that drew another strategy's, ratio's or size's
+# numbers, or a mean where an interval end belongs, fails these tests.
+
+VALUE_STRATEGIES = {"real": [0.0], "classic": [0.0], "gan": [0.5, 1.0, 2.0], "vae": [1.0, 2.0],
+                    "classic+gan": [2.0, 4.0],  # no ratio 1: the size figure picks ratio 2
+                    "gan_screened": [1.0], "synthetic_only": [1.0]}
+DEVIATION = {0: -1.0, 1: 0.0, 2: 2.0}  # each seed's draw, times its cell's spread
+
+
+def _jitter(sizes):
+    """A mean offset and a spread for every cell, drawn once by a seeded generator so that no
+    two cells (and no two paired gains) share a mean or an interval width."""
+    rng = np.random.default_rng(8)
+    return {(n, s, r): (0.02 * rng.uniform(), 0.002 + 0.01 * rng.uniform())
+            for n in sizes for s, ratios in VALUE_STRATEGIES.items() for r in ratios}
+
+
+def _value_row(strategy, ratio, n, seed, sizes=(10, 100)):
+    offset, spread = _jitter(sizes)[(n, strategy, ratio)]
+    acc = (0.5 + 0.03 * list(VALUE_STRATEGIES).index(strategy) + 0.15 * sizes.index(n)
+           + 0.01 * ratio + offset + spread * DEVIATION[seed])
+    return {"run_id": f"mnist-fair-{n}-{strategy}-{ratio}-{seed}", "dataset": "mnist",
+            "setting": "fair", "n_per_class": n, "strategy": strategy, "ratio": ratio,
+            "seed": seed, "test_acc": acc, "train_acc": min(1.0, acc + 0.1), "val_acc": None,
+            "kept_share": 0.5 + 0.1 * seed if strategy == "gan_screened" else None,
+            "seconds": 1.0, "config": {"epochs": 1}}
+
+
+def value_rows(sizes=(10, 100)):
+    return [_value_row(s, r, n, seed, sizes) for n in sizes for s, ratios in
+            VALUE_STRATEGIES.items() for r in ratios for seed in DEVIATION]
+
+
+def _cell(rows, n, strategy, ratio):
+    (cell,) = [c for c in report.summarize(rows) if (c["n_per_class"], c["strategy"],
+                                                     c["ratio"]) == (n, strategy, ratio)]
+    return cell
+
+
+def _y(line):
+    """A line's y data as floats (an errorbar's data line holds an object array)."""
+    return np.asarray(line.get_ydata(), dtype=float)
+
+
+def _errorbar_ends(container):
+    """The (low, high) y of each error bar of an ErrorbarContainer, in drawing order."""
+    (bars,) = container.lines[2]
+    return [tuple(sorted(seg[:, 1])) for seg in bars.get_segments()]
+
+
+def test_value_rows_give_every_cell_its_own_interval():
+    cells = report.summarize(value_rows())
+    accs = [(c["acc"].mean, c["acc"].half_width) for c in cells]
+    gains = [(c["gain"].mean, c["gain"].half_width) for c in cells if c["gain"]]
+    for values in (accs, gains):  # no two cells share a mean, nor an interval width
+        for i in (0, 1):
+            assert len({round(v[i], 9) for v in values}) == len(values)
+
+
+def test_accuracy_vs_size_plots_each_strategys_means_and_interval_band():
+    rows = value_rows()
+    ax = report.fig_accuracy_vs_size(rows, "mnist", "fair").axes[0]
+    lines, bands = ax.get_lines(), ax.collections
+    picked = {"real": 0.0, "classic": 0.0, "gan": 1.0, "vae": 1.0, "classic+gan": 2.0,
+              "gan_screened": 1.0, "synthetic_only": 1.0}
+    assert [line.get_label() for line in lines] == [
+        "real", "classic", "gan", "vae", "classic+gan (ratio 2)", "gan_screened",
+        "synthetic_only"]
+    assert len(bands) == len(lines)
+    for line, band, (strategy, ratio) in zip(lines, bands, picked.items(), strict=True):
+        accs = [_cell(rows, n, strategy, ratio)["acc"] for n in (10, 100)]
+        assert list(line.get_xdata()) == [10, 100]
+        np.testing.assert_allclose(_y(line), [a.mean * 100 for a in accs], rtol=1e-12)
+        vertices = band.get_paths()[0].vertices
+        for n, a in zip((10, 100), accs, strict=True):
+            ys = vertices[vertices[:, 0] == n, 1]
+            assert (ys.min(), ys.max()) == pytest.approx((a.low * 100, a.high * 100), rel=1e-12)
+
+
+def test_accuracy_vs_size_with_one_size_draws_each_interval_as_an_error_bar():
+    rows = value_rows(sizes=(10,))
+    ax = report.fig_accuracy_vs_size(rows, "mnist", "fair").axes[0]
+    assert len(ax.containers) == len(VALUE_STRATEGIES)
+    for container, (strategy, ratio) in zip(ax.containers, [
+            ("real", 0.0), ("classic", 0.0), ("gan", 1.0), ("vae", 1.0), ("classic+gan", 2.0),
+            ("gan_screened", 1.0), ("synthetic_only", 1.0)], strict=True):
+        acc = _cell(rows, 10, strategy, ratio)["acc"]
+        assert list(_y(container.lines[0])) == pytest.approx([acc.mean * 100])
+        assert _errorbar_ends(container) == [pytest.approx((acc.low * 100, acc.high * 100))]
+
+
+def test_gain_vs_ratio_plots_each_strategys_paired_gain_and_interval():
+    rows = value_rows()
+    fig = report.fig_gain_vs_ratio(rows, "mnist", "fair")
+    mixed = {"gan": [0.5, 1.0, 2.0], "vae": [1.0, 2.0], "classic+gan": [2.0, 4.0],
+             "gan_screened": [1.0]}
+    assert len(fig.axes) == 2
+    for ax, n in zip(fig.axes, (10, 100), strict=True):
+        assert ax.get_title() == f"{n} labeled per class"
+        curves = {c.get_label(): c for c in ax.containers}
+        assert list(curves) == list(mixed)  # display order; real, classic and CAS left out
+        for strategy, ratios in mixed.items():
+            gains = [_cell(rows, n, strategy, r)["gain"] for r in ratios]
+            line = curves[strategy].lines[0]
+            np.testing.assert_allclose(_y(line), [g.mean * 100 for g in gains],
+                                       rtol=1e-12)
+            # x is the ratio, nudged sideways by one factor per strategy
+            shift = np.asarray(line.get_xdata(), dtype=float) / ratios
+            assert np.allclose(shift, shift[0]) and 0.8 < shift[0] < 1.25
+            assert _errorbar_ends(curves[strategy]) == [
+                pytest.approx((g.low * 100, g.high * 100)) for g in gains]
+        classic = _cell(rows, n, "classic", 0.0)["gain"]
+        (bar,) = [line for line in ax.get_lines() if line.get_label().startswith("classic alone")]
+        assert list(bar.get_ydata()) == pytest.approx([classic.mean * 100] * 2)
+
+
+def test_cas_bars_are_the_real_and_synthetic_only_accuracies_with_their_intervals():
+    from matplotlib.container import BarContainer
+
+    rows = value_rows()
+    ax = report.fig_cas(rows, "mnist", "fair").axes[0]
+    series = [c for c in ax.containers if isinstance(c, BarContainer)]
+    assert [c.get_label() for c in series] == ["real", "synthetic_only"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["10", "100"]
+    notes = [t.get_text() for t in ax.texts]
+    for container, (strategy, ratio) in zip(series, [("real", 0.0), ("synthetic_only", 1.0)],
+                                            strict=True):
+        accs = [_cell(rows, n, strategy, ratio)["acc"] for n in (10, 100)]
+        heights = [p.get_height() for p in container.patches]
+        np.testing.assert_allclose(heights, [a.mean * 100 for a in accs], rtol=1e-12)
+        assert _errorbar_ends(container.errorbar) == [
+            pytest.approx((a.low * 100, a.high * 100)) for a in accs]
+        assert all(f"{a.mean * 100:.1f}" in notes for a in accs)
+    # Real bars left of their group's centre, synthetic-only bars right of it.
+    centres = [[p.get_x() + p.get_width() / 2 for p in c.patches] for c in series]
+    assert all(r < i < s for r, s, i in zip(centres[0], centres[1], (0.0, 1.0), strict=True))
+
+
+def test_screening_points_and_notes_are_each_strategys_accuracy_and_the_paired_difference():
+    rows = value_rows()
+    ax = report.fig_screening(rows, "mnist", "fair").axes[0]
+    points = {c.get_label(): c for c in ax.containers}
+    assert list(points) == ["gan", "gan_screened"]
+    for strategy, container in points.items():
+        accs = [_cell(rows, n, strategy, 1.0)["acc"] for n in (10, 100)]
+        np.testing.assert_allclose(_y(container.lines[0]),
+                                   [a.mean * 100 for a in accs], rtol=1e-12)
+        assert _errorbar_ends(container) == [
+            pytest.approx((a.low * 100, a.high * 100)) for a in accs]
+    for n, note in zip((10, 100), [t.get_text() for t in ax.texts], strict=True):
+        diff = report.paired_gain(rows, "mnist", "fair", n, "gan_screened", 1.0,
+                                  baseline=("gan", 1.0))
+        assert note == (f"kept 60%\nΔ {diff.mean * 100:+.1f} ± {diff.half_width * 100:.1f} pt")
+
+
+def test_settings_points_are_each_settings_paired_gain_with_its_interval():
+    fair = value_rows()
+    leaky = [{**r, "setting": "leaky", "run_id": r["run_id"] + "-leaky",
+              "test_acc": r["test_acc"] + (0.003 * (1 + r["seed"] ** 2)
+                                           if r["strategy"] != "real" else 0.0)}
+             for r in fair]
+    rows = fair + leaky
+    fig = report.fig_settings(rows, "mnist", strategies=("gan", "vae", "gan_screened"))
+    cells = {(c["setting"], c["n_per_class"], c["strategy"]): c["gain"]
+             for c in report.summarize(rows) if c["ratio"] == 1.0}
+    for ax, n in zip(fig.axes, (10, 100), strict=True):
+        points = {c.get_label(): c for c in ax.containers}
+        assert list(points) == ["fair", "leaky"]
+        for setting, container in points.items():
+            gains = [cells[(setting, n, s)] for s in ("gan", "vae", "gan_screened")]
+            np.testing.assert_allclose(_y(container.lines[0]),
+                                       [g.mean * 100 for g in gains], rtol=1e-12)
+            assert _errorbar_ends(container) == [
+                pytest.approx((g.low * 100, g.high * 100)) for g in gains]
+
+
+def test_table_markdown_shows_summarizes_numbers_for_each_cell():
+    rows = value_rows()
+    body = report.table_markdown(rows, "mnist", "fair").splitlines()[2:]
+    cells = report.summarize(rows)
+    assert len(body) == len(cells)
+    for line, c in zip(body, cells, strict=True):
+        fields = [f.strip() for f in line.strip("|").split("|")]
+        assert fields[:4] == [str(c["n_per_class"]), c["strategy"], f"{c['ratio']:g}", "3"]
+        assert fields[4] == f"{c['acc'].mean * 100:.2f} ± {c['acc'].half_width * 100:.2f}"
+        gain = c["gain"]
+        assert fields[5] == ("—" if gain is None else
+                             f"{gain.mean * 100:+.2f} ± {gain.half_width * 100:.2f}")
+        assert fields[6] == ("" if c["kept_share"] is None else f"{c['kept_share']:.0%}")

@@ -1,4 +1,4 @@
-"""The pool setting's semi-supervised runs (augkit.semi): the grid, pseudo-labelling against a
+"""The pool setting's semi-supervised runs (augkit.study.semisupervised): the grid, pseudo-labelling against a
 judge whose answers are known, and a small study that trains, keeps and reuses an SSGAN."""
 
 import dataclasses
@@ -6,7 +6,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from augkit import semi, study
+from augkit import study
+from augkit.study import semisupervised as semi
 
 
 class _Judge:
@@ -20,8 +21,8 @@ class _Judge:
 
 
 def test_grid_runs_semi_strategies_only_in_the_pool_setting():
-    p = study.Preset((10, 100), (1.0,), (0, 1), 10, 500, True, (), semi=semi.STRATEGIES,
-                     semi_sizes=(10,))
+    p = study.Preset((10, 100), (1.0,), (0, 1), 500, True, (), semi=semi.STRATEGIES,
+                     semi_sizes=(10,), generator_steps=10)
     pool = study.grid("mnist", "pool", p)
     semi_runs = [r for r in pool if r.strategy in semi.STRATEGIES]
     # the semi-supervised models only where semi_sizes says, pseudo-labels everywhere
@@ -58,8 +59,8 @@ def test_pseudo_label_keeps_confident_images_class_balanced():
 
 def test_pool_study_trains_an_ssgan_once_and_pseudo_labels(tmp_path, monkeypatch, shared_data):
     monkeypatch.setitem(study.PRESETS, ("mnist", "tiny_semi"),
-                        study.Preset((3,), (1.0,), (0,), 10, 500, True, (),
-                                     semi=semi.STRATEGIES))
+                        study.Preset((3,), (1.0,), (0,), 500, True, (),
+                                     semi=semi.STRATEGIES, generator_steps=10))
     out = tmp_path / "study"
     kw = dict(out_dir=out, data_dir=shared_data, progress=False, report=False)
     with pytest.raises(ValueError, match="unknown strategy ssgn"):
@@ -70,12 +71,12 @@ def test_pool_study_trains_an_ssgan_once_and_pseudo_labels(tmp_path, monkeypatch
     assert set(rows) == {"ssgan", "ssvae", "pseudo_label"}
     sv = rows["ssvae"]  # M1 + M2, trained by the study with `augkit train ssvae` settings
     assert 0 <= sv["test_acc"] <= 1 and sv["train_images"] > 0
-    assert sv["model"]["command"].startswith("augkit train ssvae --dataset mnist")
+    assert sv["model"]["command"] == "augkit study --dataset mnist --setting pool --preset tiny_semi"
     assert len(sv["model"]["curve"]["val_accuracy"]) == 1
     assert (out / "semi" / (semi.model_name("mnist", 3, 0, 1, "ssvae") + ".weights.h5")).is_file()
     ss, pl = rows["ssgan"], rows["pseudo_label"]
     assert 0 <= ss["test_acc"] <= 1 and 0 <= ss["train_acc"] <= 1
-    assert ss["model"]["command"].startswith("augkit train ssgan --dataset mnist")
+    assert ss["model"]["command"] == "augkit study --dataset mnist --setting pool --preset tiny_semi"
     assert ss["model"]["train_seconds"] > 0
     curve = ss["model"]["curve"]  # the training curve travels with the result
     assert len(curve["val_ema_accuracy"]) == 1 and 0 <= curve["val_accuracy"][0] <= 1

@@ -1,10 +1,11 @@
-"""Load or run (augkit.shipped): a heavy grid is loaded only when the request matches exactly,
+"""Load or run (augkit.precomputed): a heavy grid is loaded only when the request matches exactly,
 and the shipped grid of notebook 03 is the one its full mode asks for."""
 
 import numpy as np
 import pytest
 
-from augkit import classify, files, shipped
+from augkit import classify, files
+from augkit import precomputed as shipped
 
 
 def _grid(calls):

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from augkit import semi, study
+from augkit import study
+from augkit.study import semisupervised as semi
 
 
 def test_grid_has_every_strategy_once_per_cell_and_ratio():
@@ -15,7 +16,7 @@ def test_grid_has_every_strategy_once_per_cell_and_ratio():
     runs = study.grid("mnist", "fair", preset)
     ids = [study.run_id(r) for r in runs]
     assert len(ids) == len(set(ids))
-    per_cell = 2 + len(study.SYNTHETIC) * len(preset.ratios) + 1
+    per_cell = 2 + len(study.SYNTHETIC) * len(preset.ratios) + len(preset.cas)
     assert len(runs) == len(preset.sizes) * len(preset.seeds) * per_cell
     assert {r.strategy for r in runs} == set(study.STRATEGIES) - set(semi.STRATEGIES)
     pool = study.grid("mnist", "pool", preset)  # the semi-supervised runs: pool setting only
@@ -81,17 +82,22 @@ def test_shards_partition_the_grid():
             study.shard(runs, bad)
 
 
+def _result(run_id: str) -> dict:
+    return {"run_id": run_id, "dataset": "mnist", "setting": "fair", "n_per_class": 10,
+            "strategy": "real", "ratio": 0.0, "seed": 0, "test_acc": 0.5, "config": {}}
+
+
 def test_a_truncated_last_line_is_dropped_and_a_broken_middle_line_refused(tmp_path, capsys):
     path = tmp_path / "results.jsonl"
-    study.append_result(path, {"run_id": "a"})
-    study.append_result(path, {"run_id": "b"})
+    study.append_result(path, _result("a"))
+    study.append_result(path, _result("b"))
     with open(path, "a") as fh:
         fh.write('{"run_id": "c", "test_')  # killed mid-write
     assert [r["run_id"] for r in study.read_results(path)] == ["a", "b"]
     assert "incomplete" in capsys.readouterr().out
     assert path.read_text().count("\n") == 2 and path.read_text().endswith("\n")
-    path.write_text('{"run_id": "a"}\nnot json\n{"run_id": "b"}\n')
-    with pytest.raises(ValueError, match="line 2 is not a JSON record"):
+    path.write_text(json.dumps(_result("a")) + "\nnot json\n" + json.dumps(_result("b")) + "\n")
+    with pytest.raises(ValueError, match="line 2 is not a whole JSON record"):
         study.read_results(path)
 
 
@@ -133,12 +139,21 @@ def test_quick_preset_cut_short_then_resumed_through_the_cli(tmp_path, shared_da
     assert len(list((out / "generators").glob("*_n10_*.weights.h5"))) == 6
     for name in ("report.html", "summary.md", "figures/mnist_fair_accuracy_vs_size.png"):
         assert (out / name).stat().st_size > 1000, name
-    json.dumps(rows)  # every row is plain JSON
+    for r in rows:  # each row as read back from the results file: the fields the report reads
+        assert {"run_id", "dataset", "setting", "n_per_class", "strategy", "ratio", "seed",
+                "test_acc", "train_acc", "train_images", "kept_share", "seconds", "finished",
+                "config", "versions"} <= set(r), r["run_id"]
+        assert (r["dataset"], r["setting"], r["n_per_class"]) == ("mnist", "fair", 10)
+        assert r["seed"] in (0, 1, 2) and r["ratio"] in (0.0, 1.0) and r["train_images"] >= 100
+        assert 0.0 <= r["train_acc"] <= 1.0 and not r.get("skipped")
+        assert r["kept_share"] is None or 0.0 <= r["kept_share"] <= 1.0
+        assert r.get("val_acc") is None or 0.0 <= r["val_acc"] <= 1.0
+        time.strptime(r["finished"], "%Y-%m-%dT%H:%M:%S")
 
 
 def test_pool_and_leaky_settings_reuse_setting_free_runs(tmp_path, monkeypatch, shared_data):
     monkeypatch.setitem(study.PRESETS, ("mnist", "tiny1"),
-                        study.Preset((3,), (1.0,), (0,), 10, 500, True))
+                        study.Preset((3,), (1.0,), (0,), 500, True, generator_steps=10))
     out = tmp_path / "study"
     kw = dict(out_dir=out, data_dir=shared_data, progress=False)
     assert study.run_study("mnist", "tiny1", "fair", report=False, **kw)["new"] == 8
@@ -148,11 +163,13 @@ def test_pool_and_leaky_settings_reuse_setting_free_runs(tmp_path, monkeypatch, 
     assert pool["new"] == 5 and pool["done"] == 7
     rows = study.all_results(out)
     by = {r["run_id"]: r for r in rows}
+    head = {r["run_id"].rsplit("|", 1)[0]: r for r in rows}
     for setting in ("leaky", "pool"):
         for strategy in ("real", "classic"):
-            copy = by[f"mnist|{setting}|n3|{strategy}|r0|s0"]
-            assert copy["copied_from"] == f"mnist|fair|n3|{strategy}|r0|s0"
+            copy = head[f"mnist|{setting}|n3|{strategy}|r0|s0"]
+            assert copy["copied_from"] == head[f"mnist|fair|n3|{strategy}|r0|s0"]["run_id"]
             assert copy["test_acc"] == by[copy["copied_from"]]["test_acc"]
+            assert copy["setting"] == setting and copy["run_id"] != copy["copied_from"]
     # Pool generators are unconditional, one per seed, trained on every image without labels;
     # their samples are pseudo-labelled and screened by the subset-only judge (one on disk).
     assert sorted(p.name for p in (out / "generators").glob("*pool*")) == [
@@ -184,22 +201,26 @@ def test_cli_study_faults_are_one_line(tmp_path, capsys):
 def test_shipped_results_are_whole_cells_of_the_full_grid():
     """What notebook 08 reads: rows of the full preset only (full test set, standard budget),
     each cell with all five seeds (no seed left out after the fact), the fair grid complete."""
-    folders = [p for p in study.SHIPPED_DIR.glob("*") if p.is_dir()]
-    assert folders, "the full study's results ship in augkit/results/"
+    folders = [study.SHIPPED_DIR / name for name in ("mnist_full", "cifar10_full")]
+    for folder in folders:  # a missing folder or setting file fails here, it is not skipped
+        for setting in ("fair", "leaky", "pool"):
+            assert (folder / f"results.{setting}.jsonl").is_file(), (folder.name, setting)
     for folder in folders:
         rows = study.all_results(folder)
         dataset = rows[0]["dataset"]
         preset = study.PRESETS[(dataset, "full")]
         for setting in {r["setting"] for r in rows}:
             mine = [r for r in rows if r["setting"] == setting]
-            grid = {study.run_id(r) for r in study.grid(dataset, setting, preset)}
-            ids = [r["run_id"] for r in mine]
+            # The runs' readable part (the fingerprints are checked in test_study_cells).
+            grid = {study.run_id(r).rsplit("|", 1)[0] for r in study.grid(dataset, setting,
+                                                                          preset)}
+            ids = [r["run_id"].rsplit("|", 1)[0] for r in mine]
             assert len(ids) == len(set(ids)) and set(ids) <= grid, (folder, setting)
             if setting == "fair":
                 assert set(ids) == grid
             cells = {}
             for r in mine:
-                assert r["config"]["quick"] is False and r["config"]["test_images"] == 10_000
+                assert r["config"]["level"] == "standard" and r["test_images"] == 10_000
                 cells.setdefault((r["n_per_class"], r["strategy"], r["ratio"]), set()).add(r["seed"])
             for (_, strategy, _), seeds in cells.items():
                 # every seed the preset runs for that strategy, none left out after the fact
@@ -212,7 +233,7 @@ _KILLED_STUDY = """
 import sys
 from augkit import study
 if __name__ == "__main__":  # spawn workers import this file again
-    study.run_study("mnist", study.Preset((3,), (1.0,), (0,), 1000, 500, True), "fair",
+    study.run_study("mnist", study.Preset((3,), (1.0,), (0,), 500, True, generator_steps=1000), "fair",
                     out_dir=sys.argv[1], data_dir=sys.argv[2], jobs=2, progress=False,
                     report=False)
 """
@@ -265,7 +286,7 @@ def test_jobs_2_killed_while_training_generators_leaves_no_orphans_and_resumes(t
         time.sleep(0.2)
     assert not any(_alive(w) for w in workers), "workers outlived the killed study"
 
-    preset = study.Preset((3,), (1.0,), (0,), 1000, 500, True)
+    preset = study.Preset((3,), (1.0,), (0,), 500, True, generator_steps=1000)
     result = study.run_study("mnist", preset, "fair", out_dir=out, data_dir=shared_data,
                              jobs=2, resume=True, progress=False, report=False)
     ids = [r["run_id"] for r in study.read_results(out / "results.fair.jsonl")]
@@ -282,5 +303,6 @@ def test_readme_first_command_works_with_no_data_directory_and_no_network(tmp_pa
     assert res["done"] == 2
     rows = study.all_results(out)
     assert [r["strategy"] for r in rows] == ["real", "classic"]
-    assert all(r["config"]["test_images"] == 1000 and r["train_images"] == 100 for r in rows)
+    assert all(r["test_images"] == 1000 and r["train_images"] == 100 for r in rows)
+    assert all(r["data_images"] == 4000 for r in rows)  # the packaged digits: 4,000 to train on
     assert (out / "report.html").stat().st_size > 1000

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipywidgets as W
 import numpy as np
 
-from augkit import report
+from augkit.study import report
 from augkit.widgets.base import LiveFigure
 
 
@@ -155,13 +155,13 @@ class ResultsExplorer(LiveFigure):
 
 class RoutesByLabels(LiveFigure):
     """A slider over the labeled images per class of the shipped results: every route to a
-    better classifier at that size (:func:`augkit.semi.comparison`), one bar each.
+    better classifier at that size (:func:`augkit.study.semisupervised.comparison`), one bar each.
     Introduced in ``notebooks/09_semi_supervised.ipynb``."""
 
     figsize = (9.0, 4.2)
 
     def __init__(self, rows, dataset: str = "mnist"):
-        from augkit import semi
+        from augkit.study import semisupervised as semi
 
         self.rows, self.dataset = _ok(rows), dataset
         sizes = sorted({r["n_per_class"] for r in self.rows if r["dataset"] == dataset
@@ -173,13 +173,13 @@ class RoutesByLabels(LiveFigure):
         super().__init__({"n_per_class": slider})
 
     def compute(self, n_per_class):
-        from augkit import semi
+        from augkit.study import semisupervised as semi
 
         return {"n_per_class": n_per_class,
                 "lines": semi.comparison(self.rows, self.dataset, n_per_class)}
 
     def draw(self, fig, state):
-        from augkit import semi
+        from augkit.study import semisupervised as semi
 
         semi.draw_routes(fig.subplots(), state["lines"], self.dataset, state["n_per_class"])
 

@@ -24,6 +24,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from augkit import families
 from augkit.files import atomic_path, write_text
 from augkit.stats import Interval, error_bars, mean_ci, paired_diff_ci
 
@@ -34,9 +35,10 @@ _COLORS = dict(zip(STRATEGIES, ["black", "tab:gray", "tab:blue", "tab:orange", "
                                 "tab:olive", "tab:purple", "tab:red", "tab:brown", "tab:pink",
                                 "tab:green"],
                    strict=True))
-# Strategies whose ratio is "synthetic per real image": the ones a gain-vs-ratio plot can show.
-# "synthetic_only" is left out: its ratio means something else and it has its own figure.
-_MIXED = {"gan", "vae", "classic+gan", "classic+vae", "gan_screened"}
+# Strategies whose ratio is "synthetic per real image" (F, classic+F, F_screened of every
+# study family): the ones a gain-vs-ratio plot can show. A family's Classification Accuracy
+# Score run is left out: its ratio means something else and it has its own figure.
+_MIXED = {s for f in families.in_study() for s in f.strategies()[:3]}
 DPI = 110
 
 
@@ -54,6 +56,10 @@ def _index(rows) -> dict[tuple, dict[int, dict]]:
             continue
         # Ratios come back from JSON as floats; rounding makes 1.0 and 0.9999999999 one cell.
         key = (r["dataset"], r["setting"], r["n_per_class"], r["strategy"], round(r["ratio"], 6))
+        before = cells[key].get(r["seed"])
+        if before is not None and before["run_id"] != r["run_id"]:
+            raise ValueError(f"two configurations of one run: {before['run_id']} and "
+                             f"{r['run_id']}; report each study folder on its own")
         cells[key][r["seed"]] = r
     return cells
 
@@ -249,12 +255,14 @@ def fig_cas(rows, dataset, setting) -> Figure | None:
                    f"(CAS; mean and 95 % CI over {_seeds(cells)})")
 
 
-def fig_screening(rows, dataset, setting) -> Figure | None:
-    """"gan" vs "gan_screened" accuracy per set size at ratio 1 (else every ratio both ran),
-    each screened point annotated with its kept share and its paired difference to "gan"."""
-    cells = _cells(rows, dataset, setting, {"gan", "gan_screened"})
+def fig_screening(rows, dataset, setting, family: str = "gan") -> Figure | None:
+    """``family``'s strategy vs ``family_screened`` accuracy per set size at ratio 1 (else
+    every ratio both ran), each screened point annotated with its kept share and its paired
+    difference to the unscreened one."""
+    plain, screened_name = family, f"{family}_screened"
+    cells = _cells(rows, dataset, setting, {plain, screened_name})
     look = {(c["strategy"], c["n_per_class"], c["ratio"]): c for c in cells}
-    common = sorted({k[1:] for k in look if k[0] == "gan"} & {k[1:] for k in look if k[0] != "gan"})
+    common = sorted({k[1:] for k in look if k[0] == plain} & {k[1:] for k in look if k[0] != plain})
     if any(r == 1.0 for _, r in common):
         common = [k for k in common if k[1] == 1.0]
     if not common:
@@ -262,16 +270,16 @@ def fig_screening(rows, dataset, setting) -> Figure | None:
     index = _index(rows)
     fig, (ax,) = _figure(max(5.0, 1.6 * len(common) + 3), 3.9)
     x = np.arange(len(common))
-    for k, strategy in enumerate(("gan", "gan_screened")):
+    for k, strategy in enumerate((plain, screened_name)):
         accs = [look[(strategy, n, r)]["acc"] for n, r in common]
         # Points, not bars: the differences are a point or two, so the y axis is zoomed in,
         # and a bar cut off at a zoomed baseline would exaggerate them.
         ax.errorbar(x + (k - 0.5) * 0.2, [a.mean * 100 for a in accs], yerr=error_bars(accs),
-                    fmt="o", ms=6, capsize=4, color=_COLORS[strategy], label=strategy)
+                    fmt="o", ms=6, capsize=4, color=_COLORS.get(strategy), label=strategy)
     for i, (n, r) in enumerate(common):
-        screened = look[("gan_screened", n, r)]
-        diff = _paired(index.get((dataset, setting, n, "gan_screened", r), {}),
-                       index.get((dataset, setting, n, "gan", r), {}))
+        screened = look[(screened_name, n, r)]
+        diff = _paired(index.get((dataset, setting, n, screened_name, r), {}),
+                       index.get((dataset, setting, n, plain, r), {}))
         text = [] if screened["kept_share"] is None else [f"kept {screened['kept_share']:.0%}"]
         if diff is not None:
             text.append(f"Δ {diff.mean * 100:+.1f} ± {diff.half_width * 100:.1f} pt")
@@ -283,7 +291,7 @@ def fig_screening(rows, dataset, setting) -> Figure | None:
     ax.set_xlabel("labeled images per class" + (" (ratio 1)" if common[0][1] == 1.0 else ""))
     ax.set_ylabel("test accuracy (%)")
     ax.grid(alpha=0.3, axis="y")
-    return _finish(fig, f"{dataset}, {setting} setting: GAN augmentation with and without "
+    return _finish(fig, f"{dataset}, {setting} setting: {family.upper()} augmentation with and without "
                    f"screening\n(mean and 95 % CI over {_seeds(cells)}; Δ = paired screened − "
                    "unscreened)")
 

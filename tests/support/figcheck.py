@@ -11,7 +11,8 @@ The test suite installs :func:`install` in every notebook kernel that nbval star
 (``conftest.py``): each figure is checked as it is rendered, and a cell whose
 figure holds a blank panel fails with the panel named. A panel that is meant to be
 uniform (a flat colour swatch, say) says so with ``image.set_gid(UNIFORM_OK)``.
-Introduced for the notebook checks of issue #15; used by ``conftest.py``.
+Test support, not part of the package: ``conftest.py`` puts this folder on the path of the
+tests and of every notebook kernel they start.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ pseudo-labelled), three strategies learn from the pool directly:
   the subset's labels and the pool; its discriminator's weight average *is* the classifier.
   One model per (subset size, seed), trained with ``augkit train ssgan`` settings and kept
   in the study folder (``semi/``), so a resumed study does not train it again. Its budget is
-  :attr:`augkit.study.Preset.semi_epochs` epochs over the pool.
+  :attr:`augkit.study.Preset.ssgan_epochs` epochs over the pool.
 * ``ssvae``: the semi-supervised VAE (:mod:`augkit.ssvae`, Kingma et al. 2014, M1 + M2),
   trained with ``augkit train ssvae`` settings (M1 on the pool, then M2 for
   :attr:`augkit.study.Preset.ssvae_epochs` epochs) and kept beside the GANs in ``semi/``.
@@ -48,32 +48,44 @@ def model_name(dataset: str, n: int, seed: int, epochs: int, kind: str = "ssgan"
 
 def model_for(ctx, run, progress: bool = False):
     """The run's semi-supervised model (``run.strategy``: ``ssgan`` or ``ssvae``) and its
-    manifest entry: loaded when the study folder already holds it (a resumed or copied
-    study), trained otherwise."""
-    from augkit import ssgan, ssvae, train
+    manifest entry in the study folder's ``semi/``: loaded when the folder already holds it
+    (a resumed or copied study), otherwise trained through :func:`augkit.train.fit` on the
+    cell's own data (its labeled subset is the one every other run of the cell uses)."""
+    from augkit import families, files, train
 
-    p, kind = ctx.preset, run.strategy
-    epochs = p.semi_epochs if kind == "ssgan" else p.ssvae_epochs
+    p, family = ctx.preset, families.get(run.strategy)
+    epochs = p.epochs_of(family.name)
     folder = ctx.out_dir / "semi"
-    name = model_name(run.dataset, run.n_per_class, run.seed, epochs, kind)
+    name = model_name(run.dataset, run.n_per_class, run.seed, epochs, family.name)
     entry = zoo.manifest(folder).get(name) if (folder / "manifest.json").is_file() else None
     if entry is None or not (folder / entry["file"]).is_file():
-        entry = train.train_model(
-            kind, run.dataset, name=name, out_dir=folder, quick=p.quick, epochs=epochs,
-            seed=run.seed, data_dir=ctx.data_dir, progress=progress,
-            labels_per_class=run.n_per_class,
-            command=(f"augkit train {kind} --dataset {run.dataset} --labels-per-class "
-                     f"{run.n_per_class} --seed {run.seed} --epochs {epochs}"
-                     + (" --quick" if p.quick else "")))
-    if kind == "ssgan":
-        model = ssgan.build_ssgan(run.dataset, latent_dim=entry.get("latent_dim", 100),
-                                  seed=run.seed)
-    else:
-        spec = datasets.get(run.dataset)
-        model = ssvae.build_ssvae(spec.image_shape, spec.num_classes,
-                                  latent_dim=entry["latent_dim"], seed=run.seed)
-    model.load_networks(folder / entry["file"])
-    return model, entry
+        options = {**family.defaults(), "labels_per_class": run.n_per_class}
+        meta = train.architecture(family.name, run.dataset, options, run.seed)
+        job = families.Job(run.dataset, ctx.x, ctx.y, ctx.xt, ctx.yt, options, seed=run.seed,
+                           epochs=epochs, batch_size=family.batch_size, quick=p.quick,
+                           meta=meta, progress=progress)
+        fitted = train.fit(family, job)
+        path = files.check_writable(folder, "the study's semi/ folder") / f"{name}.weights.h5"
+        train.save(family, fitted.model, path)
+        history = folder / f"{name}.history.npz"
+        files.save_npz(history, **fitted.record)
+        entry = zoo.register(name, path, {
+            **meta, "epochs": epochs, "batch_size": family.batch_size, "quick": p.quick,
+            "command": ctx.command,
+            "train_seconds": round(fitted.seconds, 1), "train_images": len(ctx.x),
+            "metrics": fitted.metrics, **fitted.extra}, folder, history_file=history)
+    return _load(folder, entry), entry
+
+
+def _load(folder, entry):
+    """A study folder's model, after checking its file against the sha256 it recorded."""
+    from augkit import families
+
+    path = folder / entry["file"]
+    if zoo.sha256(path) != entry["sha256"]:
+        raise ValueError(f"{path} does not match its sha256 in {folder / 'manifest.json'}; "
+                         "delete it and --resume to train it again")
+    return families.of_entry(entry).hooks().load(entry, path)
 
 
 def _curve(folder, entry) -> dict:
@@ -172,7 +184,7 @@ def comparison(rows, dataset: str = "mnist", n_per_class: int = 10) -> list[dict
     """The :data:`ROUTES` that have results at ``n_per_class``: each with its ``label``,
     ``acc`` (mean and 95 % CI over seeds) and ``gain`` (paired with the same seeds' real-only
     runs), from rows of :func:`augkit.study.all_results` / ``shipped_results``."""
-    from augkit import report
+    from augkit.study import report
 
     cells = {(c["setting"], c["strategy"], round(c["ratio"], 6)): c
              for c in report.summarize(rows)
