@@ -81,12 +81,18 @@ def test_book_errors_are_one_line(tmp_path, capsys):
     assert "no executed copy of 00_start_here.ipynb" in err and err.count("\n") == 1
 
 
-def test_a_failing_notebook_names_its_cell(tmp_path):
-    src = tmp_path / "notebooks"
+def _notebook_ending_in(src, code: str):
+    """The small test notebook with one more code cell, ``code``, at its end."""
     path = _notebook(src)
     nb = nbformat.read(path, as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell("1 / 0"))
+    nb.cells.append(nbformat.v4.new_code_cell(code))
     nbformat.write(nb, path)
+    return path
+
+
+def test_a_failing_notebook_names_its_cell(tmp_path):
+    src = tmp_path / "notebooks"
+    _notebook_ending_in(src, "1 / 0")
     with pytest.raises(book.NotebookError, match="ZeroDivisionError"):
         book.build(tmp_path / "site", notebooks_dir=src, log=lambda _: None)
 
@@ -154,10 +160,7 @@ def test_executed_refuses_a_partial_or_failed_copy(tmp_path, capsys, fault, said
 def test_a_book_cut_short_leaves_no_partial_executed_copy(tmp_path):
     """A cell past its time limit (as a Ctrl-C) stops the book; the copy already there stays."""
     src = tmp_path / "notebooks"
-    path = _notebook(src)
-    nb = nbformat.read(path, as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell("import time\ntime.sleep(30)"))
-    nbformat.write(nb, path)
+    path = _notebook_ending_in(src, "import time\ntime.sleep(30)")
     earlier = tmp_path / "site" / "executed" / path.name
     earlier.parent.mkdir(parents=True)
     earlier.write_text("an earlier complete copy")

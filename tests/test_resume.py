@@ -62,6 +62,15 @@ FULL_PASS = pytest.param(64, id="epoch_is_one_pass")
 HALF_PASS = pytest.param(128, id="epoch_is_half_a_pass")
 
 
+def _compare_resume(run, x, y, tmp_path):
+    """Train N epochs straight, K epochs into another folder, then resume a model built with
+    another seed to N: it must equal the straight run and differ from the short one."""
+    straight = run(x, y, epochs=N_EPOCHS, ckpt=tmp_path / "straight")
+    short = run(x, y, epochs=K_EPOCHS, ckpt=tmp_path / "split")
+    resumed = run(x, y, epochs=N_EPOCHS, ckpt=tmp_path / "split", resume=True, build_seed=99)
+    _check(straight, short, resumed)
+
+
 # ---------------------------------------------------------------------------- VAE
 
 def _vae_run(x, y, *, epochs, ckpt, resume=False, build_seed=3):
@@ -74,12 +83,7 @@ def _vae_run(x, y, *, epochs, ckpt, resume=False, build_seed=3):
 
 @pytest.mark.parametrize("n", [FULL_PASS, HALF_PASS])
 def test_vae_resumed_run_matches_an_uninterrupted_one(images, tmp_path, n):
-    x, y = images[0][:n], images[1][:n]
-    straight = _vae_run(x, y, epochs=N_EPOCHS, ckpt=tmp_path / "straight")
-    short = _vae_run(x, y, epochs=K_EPOCHS, ckpt=tmp_path / "split")
-    resumed = _vae_run(x, y, epochs=N_EPOCHS, ckpt=tmp_path / "split", resume=True,
-                       build_seed=99)
-    _check(straight, short, resumed)
+    _compare_resume(_vae_run, images[0][:n], images[1][:n], tmp_path)
 
 
 # ---------------------------------------------------------------- semi-supervised GAN
@@ -98,14 +102,9 @@ def _ssgan_run(x, y, *, epochs, ckpt, resume=False, build_seed=1):
 
 @pytest.mark.parametrize("n", [FULL_PASS, HALF_PASS])
 def test_ssgan_resumed_run_matches_an_uninterrupted_one(images, tmp_path, n):
-    x, y = images[0][:n], images[1][:n]
-    # batch_size=16 takes 2 x 16 unlabeled images a step: 64 images are a 2-step pass.
-    straight = _ssgan_run(x, y, epochs=N_EPOCHS, ckpt=tmp_path / "straight")
-    short = _ssgan_run(x, y, epochs=K_EPOCHS, ckpt=tmp_path / "split")
-    resumed = _ssgan_run(x, y, epochs=N_EPOCHS, ckpt=tmp_path / "split", resume=True,
-                         build_seed=7)
+    # batch_size=16 takes 2 x 16 unlabeled images a step: 64 images are a 2-step pass;
     # model.weights holds G, D and D's weight average (what gets evaluated) alike.
-    _check(straight, short, resumed)
+    _compare_resume(_ssgan_run, images[0][:n], images[1][:n], tmp_path)
 
 
 # ------------------------------------------------------------ semi-supervised VAE, M2
@@ -129,9 +128,4 @@ def _m2_run(rows, y, *, epochs, ckpt, resume=False, build_seed=1):
 
 @pytest.mark.parametrize("n", [FULL_PASS, HALF_PASS])
 def test_m2_resumed_run_matches_an_uninterrupted_one(images, m1_rows, tmp_path, n):
-    rows, y = m1_rows[:n], images[1][:n]
-    straight = _m2_run(rows, y, epochs=N_EPOCHS, ckpt=tmp_path / "straight")
-    short = _m2_run(rows, y, epochs=K_EPOCHS, ckpt=tmp_path / "split")
-    resumed = _m2_run(rows, y, epochs=N_EPOCHS, ckpt=tmp_path / "split", resume=True,
-                      build_seed=5)
-    _check(straight, short, resumed)
+    _compare_resume(_m2_run, m1_rows[:n], images[1][:n], tmp_path)

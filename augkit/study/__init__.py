@@ -44,7 +44,6 @@ Introduced in ``notebooks/08_downstream_generalization.ipynb``.
 
 from augkit.study.cells import execute, screen
 from augkit.study.plan import (
-    LEAKY_MODELS,
     POOL_SYNTHETIC,
     PRESETS,
     SCREEN_CONFIDENCE,
@@ -55,6 +54,7 @@ from augkit.study.plan import (
     Preset,
     Run,
     grid,
+    leaky_model,
     run_id,
     shard,
     strategies_for,
@@ -69,7 +69,7 @@ from augkit.study.results import (
 )
 from augkit.study.runner import live_preset, run_study, write_study_report
 
-__all__ = ["LEAKY_MODELS", "POOL_SYNTHETIC", "PRESETS", "SCREEN_CONFIDENCE", "SETTING_ONLY",
+__all__ = ["leaky_model", "POOL_SYNTHETIC", "PRESETS", "SCREEN_CONFIDENCE", "SETTING_ONLY",
            "SETTINGS", "STRATEGIES", "SYNTHETIC", "Preset", "Run", "grid", "run_id", "shard",
            "strategies_for", "SHIPPED_DIR", "all_results", "append_result", "read_results",
            "results_path", "shipped_results", "live_preset", "run_study", "write_study_report",

@@ -15,11 +15,11 @@ import numpy as np
 from augkit import data, datasets, families, files
 from augkit.study import semisupervised as semi
 from augkit.study.plan import (
-    LEAKY_MODELS,
     SCREEN_CONFIDENCE,
     Preset,
     Run,
     generator_steps,
+    leaky_model,
     run_config,
     run_id,
     versions,
@@ -60,7 +60,7 @@ class _Context:
             return self._generators[key]
         family = families.get(kind)
         if run.setting == "leaky":
-            model = zoo.load_generator_model(LEAKY_MODELS[kind].format(dataset=run.dataset))
+            model = zoo.load_generator_model(leaky_model(family, run.dataset))
         else:
             conditional = run.setting == "fair"
             what = f"n{n}" if conditional else "pool"

@@ -37,7 +37,12 @@ STRATEGIES = strategies()  # the built-in families' (a family registered later: 
 SYNTHETIC = synthetic()
 POOL_SYNTHETIC = synthetic("pool")
 SCREEN_CONFIDENCE = 0.5  # fixed in advance: the subset classifier's probability for the label
-LEAKY_MODELS = {"gan": "cgan_{dataset}", "vae": "cvae_{dataset}"}
+
+
+def leaky_model(family, dataset: str) -> str:
+    """The leaky setting's generator: the family's shipped conditional model, trained on
+    every labeled training image (its default name: ``cgan_mnist``, ``cvae_cifar10``)."""
+    return family.default_name(dataset, {"conditional": True}, 0)
 
 
 @dataclass(frozen=True)
@@ -164,7 +169,7 @@ def run_config(run: Run, preset: Preset) -> dict:
     family = families.strategy_family(run.strategy)
     if family is not None and run.setting == "leaky":
         config["generator"] = {"family": family.name,
-                               "model": LEAKY_MODELS[family.name].format(dataset=run.dataset)}
+                               "model": leaky_model(family, run.dataset)}
     elif family is not None:
         config["generator"] = {"family": family.name, **family.study_options,
                                "steps": generator_steps(family, preset)}
