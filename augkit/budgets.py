@@ -2,10 +2,11 @@
 level (``quick`` for CI and the notebooks' quick mode, ``standard`` for what learners and
 the shipped results run) and device (``cpu`` or ``gpu``).
 
-The classifier's step budgets (:func:`augkit.classify.budget_for`), the study's generator
-steps (each family's :attr:`augkit.families.Family.study_steps`) and ``augkit train``'s
-quick-mode sizes all read from here, so a run's recorded budget says everything that
-decided its length. Introduced in ``notebooks/00_start_here.ipynb``.
+``augkit train``'s quick-mode sizes, how many images a model is measured on, the budget
+level and the device live here. Two budgets live with what they size: the classifier's
+(:func:`augkit.classify.budget_for`) and each family's study steps
+(:attr:`augkit.families.Family.study_steps`, read per level and device from here).
+Introduced in ``notebooks/00_start_here.ipynb``.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-
-LEVELS = ("quick", "standard")
 
 
 @dataclass(frozen=True)

@@ -186,8 +186,6 @@ def cmd_train(args) -> int:
     family = families.get(args.what)
     if args.epochs <= 0 or (args.batch_size is not None and args.batch_size <= 0):
         raise UsageError("--epochs and --batch-size must be positive")
-    if args.seed < 0:
-        raise UsageError(f"--seed must be >= 0, got {args.seed}")
     if args.ship and args.out_dir:
         raise UsageError("--ship writes into augkit/weights; do not combine it with --out-dir")
     given = {o.name: getattr(args, o.name) for o in family.options}
@@ -199,7 +197,7 @@ def cmd_train(args) -> int:
                              quick=config.env_quick(), epochs=args.epochs, seed=args.seed,
                              batch_size=args.batch_size, data_dir=args.data_dir,
                              checkpoint_dir=args.checkpoint_dir, resume=args.resume,
-                             command=command, **{k: v for k, v in given.items() if v is not None})
+                             command=command, **options)
     print(f"saved {out / info['file']} in {info['train_seconds']} s; metrics: {info['metrics']}")
     return 0
 

@@ -16,7 +16,12 @@ The hooks a family's module defines (``job`` is a :class:`Job`):
     measure it when ``job.measure``.
 ``save(model, path)`` / ``load(entry, path) -> model``
     one ``.weights.h5`` file; ``entry`` is the manifest entry (its options included).
-``sample(model, n, labels, seed) -> (uint8 images, labels or None)``  (generative families)
+``images_from_noise(model, z, labels) -> uint8 images``  (generative families)
+    what the model's own ``sample`` makes of noise ``z``: ``augkit sample`` streams through
+    it. Optional: ``noise(model, rng, n)`` when the noise is not a standard normal of
+    ``model.latent_dim``; ``measure(model, dataset, x_test, y_test, n, seed)`` for metrics
+    beyond the generator's; ``check_start(checkpoint_dir, resume, meta)`` for a family that
+    checkpoints in stages.
 
 The registry is plain data, so the command line builds its parser without importing
 TensorFlow; a family's module is imported only when one of its hooks is called.
@@ -109,7 +114,6 @@ class Family:
     architecture: tuple[str, ...] = ()
     batch_size: int = 64
     generates: bool = True
-    classifies: bool = False
     conditional_prefix: str | None = None
     plain_prefix: str | None = None
     name_pattern: str = "{prefix}_{dataset}"
@@ -183,10 +187,6 @@ def of_entry(entry: dict) -> Family:
     return get(entry["kind"])
 
 
-def generative() -> list[Family]:
-    return [f for f in FAMILIES.values() if f.generates]
-
-
 def in_study() -> list[Family]:
     return [f for f in FAMILIES.values() if f.study]
 
@@ -222,7 +222,7 @@ register(Family(
     "ssgan", "augkit.ssgan", "semi-supervised GAN (Salimans et al. 2016): a K-class "
     "discriminator trained on a labeled subset and every image unlabeled",
     options=(Option("latent_dim", int, 100, _LATENT, minimum=1), _LABELS),
-    architecture=("latent_dim", "labels_per_class", "seed"), batch_size=100, classifies=True,
+    architecture=("latent_dim", "labels_per_class", "seed"), batch_size=100,
     name_pattern="ssgan_{dataset}_n{labels_per_class}_s{seed}"))
 register(Family(
     "ssvae", "augkit.ssvae", "semi-supervised VAE (Kingma et al. 2014, M1 + M2)",
@@ -230,7 +230,9 @@ register(Family(
              Option("m1_epochs", int, 20, "M1's epochs (--epochs are M2's)", minimum=1),
              Option("alpha", float, 10.0, "weight of M2's classification term", minimum=0)),
     architecture=("latent_dim", "labels_per_class", "seed", "m1_epochs", "alpha"),
-    batch_size=100, classifies=True, name_pattern="ssvae_{dataset}_n{labels_per_class}_s{seed}"))
+    batch_size=100, name_pattern="ssvae_{dataset}_n{labels_per_class}_s{seed}"))
+# The domain classifier is twice as wide as the study's small-data classifier by default: it
+# judges samples, so its own error rate bounds how well label consistency can be measured.
 register(Family(
     "classifier", "augkit.classify", "the domain classifier that measures generators",
     options=(Option("width", int, 32, "base width (channels)", minimum=1),
@@ -238,5 +240,5 @@ register(Family(
              Option("recipe", str, "plain", "plain: constant Adam, no augmentation; strong: "
                     "batch norm, cosine schedule and classic augmentation",
                     ("plain", "strong"))),
-    architecture=("width", "depth", "recipe"), generates=False, classifies=True,
+    architecture=("width", "depth", "recipe"), generates=False,
     name_pattern="classifier_{dataset}"))

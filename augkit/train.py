@@ -21,14 +21,6 @@ import platform
 from augkit import budgets, checkpoints, data, datasets, families, files, metrics, zoo
 from augkit.families import Family, Fitted, Job
 
-KINDS = tuple(families.FAMILIES)  # what augkit train takes (the registry's families)
-# The domain classifier is twice as wide as the small-data classifier: it judges samples,
-# so its own error rate bounds how well label consistency can be measured.
-DOMAIN_WIDTH = 32
-# Kept for callers of the old names: the semi-supervised VAE's defaults live in its family.
-SSVAE_M1_EPOCHS = families.get("ssvae").defaults()["m1_epochs"]
-SSVAE_ALPHA = families.get("ssvae").defaults()["alpha"]
-
 
 def _machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}"

@@ -52,7 +52,7 @@ class _Context:
         trained on the cell's subset; *pool*, an unconditional one trained on every training
         image with its label hidden (one per seed, shared by all subset sizes); *leaky*, the
         shipped conditional model trained on every labeled training image."""
-        from augkit import families, train, zoo
+        from augkit import train, zoo
 
         n = 0 if run.setting == "pool" else run.n_per_class
         key = (kind, run.setting, n, run.seed)
@@ -67,9 +67,9 @@ class _Context:
             steps = generator_steps(family, self.preset)
             path = self.out_dir / "generators" / (
                 f"{kind}_{run.dataset}_{what}_s{run.seed}_{steps}steps.weights.h5")
-            options = {**family.defaults(), **family.study_options, "conditional": conditional}
-            if "likelihood" in options and options["likelihood"] is None:
-                options["likelihood"] = datasets.get(run.dataset).likelihood
+            # "conditional" is the setting's, whether or not the family has it as an option.
+            options = {**train.options_for(family, run.dataset, dict(family.study_options)),
+                       "conditional": conditional}
             if path.is_file():
                 model = family.hooks().load({"dataset": run.dataset, **options}, path)
             else:

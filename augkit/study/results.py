@@ -25,8 +25,8 @@ def check_row(row, where: str) -> dict:
         raise ValueError(f"{where}: the row lacks {', '.join(missing)}")
     for key in ("test_acc", "train_acc"):
         value = row.get(key)
-        if value is None and key != "test_acc" or value is None and row.get("skipped"):
-            continue
+        if value is None and (key == "train_acc" or row.get("skipped")):
+            continue  # no train accuracy, or a run with nothing to train on
         if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
             raise ValueError(f"{where}: run {row['run_id']} has {key} = {value!r}, not an "
                              "accuracy in [0, 1]")
